@@ -1,0 +1,113 @@
+"""``PolicySet``: a fully validated, compiled, immutable policy set.
+
+``PolicySet.load(path)`` reads a directory (or one file), validates every
+document against its schema, runs the semantic checks and compiles what the
+evaluator needs.  It either returns a complete policy set or raises
+``PolicyError`` carrying every problem: it never loads half-way.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Iterable, Iterator, Mapping
+
+from ._checks import run_checks
+from ._errors import PolicyError, Problem
+from ._loader import PolicyDocument, display_path, read_policy_dir
+from ._provenance import digest, git_revision
+from ._versions import group_versions, in_effect
+
+
+def check_policy_dir(path: str | os.PathLike) -> tuple[list[PolicyDocument], list[Problem]]:
+    """All documents that passed their schema, and every problem (errors and warnings), located."""
+    result = read_policy_dir(path)
+    problems = list(result.problems)
+    if result.documents:
+        problems.extend(run_checks(result.documents, result.broken))
+    problems.sort(key=lambda p: (p.file or "", p.line or 0, p.col or 0))
+    return result.documents, problems
+
+
+def validate(path: str | os.PathLike) -> list[Problem]:
+    """Every problem of the policy set at ``path`` (errors and warnings); empty when clean."""
+    return check_policy_dir(path)[1]
+
+
+class PolicySet:
+    """A loaded policy set.  Immutable and safe to share across threads."""
+
+    __slots__ = ("_path", "_documents", "_groups", "_warnings", "_digest", "_revision", "_compiled", "_frozen")
+
+    def __init__(self, path: str, documents: Iterable[PolicyDocument], warnings: Iterable[Problem],
+                 revision: str | None) -> None:
+        self._path = path
+        self._documents = tuple(documents)
+        self._groups = MappingProxyType({k: tuple(v) for k, v in group_versions(self._documents).items()})
+        self._warnings = tuple(warnings)
+        self._digest = digest(self._documents)
+        self._revision = revision
+        from ._compiled import compile_documents  # local: keeps import order simple
+        self._compiled = compile_documents(self._documents)
+        self._frozen = True
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if getattr(self, "_frozen", False):
+            raise AttributeError("PolicySet is immutable; load a new one to change policy")
+        object.__setattr__(self, name, value)
+
+    # ------------------------------------------------------------------ loading
+    @classmethod
+    def load(cls, path: str | os.PathLike = "policies", *, git: bool = True) -> "PolicySet":
+        """Load and validate ``path``; raise ``PolicyError`` with every problem if it is not clean."""
+        documents, problems = check_policy_dir(path)
+        errors = [p for p in problems if p.is_error]
+        if errors:
+            raise PolicyError(errors)
+        if not documents:
+            raise PolicyError([Problem("no policy documents found", file=display_path(Path(path)))])
+        revision = git_revision(path) if git else None
+        return cls(display_path(Path(path)), documents, [p for p in problems if not p.is_error], revision)
+
+    # ------------------------------------------------------------------ inspection
+    @property
+    def path(self) -> str:
+        return self._path
+
+    @property
+    def documents(self) -> tuple[PolicyDocument, ...]:
+        return self._documents
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return self._warnings
+
+    @property
+    def digest(self) -> str:
+        return self._digest
+
+    @property
+    def revision(self) -> str | None:
+        return self._revision
+
+    def versions(self, kind: str, name: str) -> tuple[PolicyDocument, ...]:
+        return self._groups.get((kind, name), ())
+
+    def document(self, kind: str, name: str, day: str | None = None) -> PolicyDocument | None:
+        """The version of (kind, name) in effect on ``day`` (ISO date; default: the latest)."""
+        versions = self.versions(kind, name)
+        if not versions:
+            return None
+        return in_effect(versions, day) if day else versions[-1]
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(name for (k, name) in self._groups if k == kind)
+
+    @property
+    def calendars(self) -> Mapping[str, Any]:
+        """Calendars by name (the latest version of each)."""
+        return self._compiled.calendars
+
+    def __repr__(self) -> str:
+        return f"<PolicySet {self._path} {len(self._documents)} documents {self._digest[:19]}>"

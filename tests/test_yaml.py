@@ -1,0 +1,131 @@
+"""Hostile and malformed YAML is refused with a located, readable problem."""
+import resource
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from engine._loader import read_policy_text
+from engine._yaml import MAX_FILE_BYTES, YamlError, decode, iter_documents
+
+
+def _refusal(text: str | bytes) -> str:
+    raw = text.encode() if isinstance(text, str) else text
+    docs, problems = read_policy_text(raw, "p.yaml")
+    assert docs == [] and len(problems) == 1, problems
+    return str(problems[0])
+
+
+def _billion_laughs(levels: int = 26) -> str:
+    """The classic alias bomb: each level repeats the previous one nine times (9**26 'lol's)."""
+    names = [chr(ord("a") + i) for i in range(levels)]
+    lines = [f'{names[0]}: &{names[0]} ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for prev, name in zip(names, names[1:]):
+        lines.append(f"{name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+BILLION_LAUGHS = _billion_laughs()
+
+
+def test_billion_laughs_is_refused_at_the_first_anchor():
+    assert _refusal(BILLION_LAUGHS) == "p.yaml:1:4: anchor '&a' is not allowed in policy files; write the value out instead"
+
+
+def test_billion_laughs_is_refused_quickly_with_little_memory(tmp_path):
+    # Measured in a fresh process so that the peak RSS is this refusal's own.
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(BILLION_LAUGHS)
+    assert 900 < bomb.stat().st_size <= 1100
+    code = textwrap.dedent(f"""
+        import resource, time
+        from engine._loader import read_policy_dir
+        t = time.perf_counter()
+        docs, problems = read_policy_dir({str(tmp_path)!r})
+        elapsed = time.perf_counter() - t
+        assert docs == [] and "anchor" in str(problems[0]), problems
+        print(elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+        """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    elapsed, peak_kib = out.stdout.split()
+    assert float(elapsed) < 1.0
+    assert int(peak_kib) < 100 * 1024
+
+
+def test_alias_without_anchor_definition_on_same_line_is_refused():
+    text = "a: &x 1\n"
+    assert "anchor '&x'" in _refusal(text)
+
+
+def test_oversized_file_is_refused_before_parsing():
+    raw = b"a: " + b"x" * (MAX_FILE_BYTES + 1)
+    message = _refusal(raw)
+    assert message.startswith("p.yaml:1:1: file is ") and "limited to" in message
+
+
+def test_non_utf8_bytes_are_located():
+    assert _refusal(b"a: 1\nb: caf\xe9\n") == "p.yaml:2:7: byte 0xe9 is not valid UTF-8; save the file as UTF-8"
+
+
+def test_tab_indentation_is_located():
+    assert _refusal("a:\n\tb: 1\n") == "p.yaml:2:1: tab character in indentation; YAML indentation must use spaces"
+
+
+def test_duplicate_keys_are_refused_with_both_lines():
+    assert _refusal("a: 1\nb: 2\na: 3\n") == \
+        "p.yaml:3:1: duplicate key 'a' (first defined at line 1); each key may appear once"
+
+
+def test_nested_duplicate_keys():
+    text = "spec:\n  hours:\n    mon: []\n    mon: []\n"
+    assert _refusal(text).startswith("p.yaml:4:5: duplicate key 'mon'")
+
+
+def test_python_tags_are_refused():
+    assert "tag 'tag:yaml.org,2002:python/object/apply:os.system' is not allowed" in \
+        _refusal("a: !!python/object/apply:os.system ['true']\n")
+
+
+def test_deep_nesting_is_refused_without_recursion_error():
+    assert "nesting deeper than 64 levels" in _refusal("[" * 5000 + "]" * 5000)
+
+
+def test_syntax_error_is_located():
+    assert _refusal("a: [1, 2\nb: 3\n").startswith("p.yaml:2:2: invalid YAML: ")
+
+
+@pytest.mark.parametrize("text, shape", [("- 1\n- 2\n", "a list"), ("hello\n", "the scalar 'hello'")])
+def test_document_must_be_a_mapping(text, shape):
+    assert _refusal(text) == ("p.yaml:1:1: a policy document must be a mapping with apiVersion, kind, "
+                              f"metadata and spec, not {shape}")
+
+
+def test_unknown_api_version_and_kind():
+    docs, problems = read_policy_text(b"apiVersion: triage/v2\nkind: BusinessCalender\nmetadata: {name: x}\nspec: {}\n",
+                                      "p.yaml")
+    assert [str(p) for p in problems] == [
+        "p.yaml:1:13: apiVersion: unknown apiVersion 'triage/v2'; this version of triage reads 'triage/v1'",
+        "p.yaml:2:7: kind: unknown kind 'BusinessCalender'; did you mean 'BusinessCalendar'?",
+    ]
+
+
+def test_positions_of_values_and_keys():
+    (doc,) = iter_documents("a: 1\nb:\n  - {c: x}\n", "f")
+    assert doc.locate(("b", 0, "c")) == (3, 9)
+    assert doc.locate(("b", 0, "c"), key=True) == (3, 6)
+    assert doc.locate(("b", 0, "missing")) == (3, 5)
+
+
+def test_dates_stay_text_and_yaml11_booleans_are_noted():
+    (doc,) = iter_documents("d: 2024-06-05\ncountry: NO\n", "f")
+    assert doc.data == {"d": "2024-06-05", "country": False}
+    assert doc.implicit_bools == {("country",): "NO"}
+
+
+def test_multi_document_file_skips_empty_documents():
+    docs = list(iter_documents("---\na: 1\n---\n---\nb: 2\n", "f"))
+    assert [d.data for d in docs] == [{"a": 1}, {"b": 2}]
+    assert [d.line for d in docs] == [1, 4]

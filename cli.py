@@ -8,12 +8,14 @@ lives in ``engine``; exit codes are mapped in one place (``main``):
 from __future__ import annotations
 
 import json
+import os
 import sys
+from datetime import date, datetime, timedelta
 
 import click
 
 import engine
-from engine import PolicyError, TriageError
+from engine import PolicyError, TicketError, TriageError
 
 FORMATS = ("text", "json", "github")
 
@@ -54,6 +56,10 @@ def format_problems(problems: list[engine.Problem], fmt: str, strict: bool) -> s
     if fmt == "github":
         return "\n".join(format_problem_github(p) for p in problems)
     return "\n".join(str(p) for p in problems)
+
+
+_POLICIES_OPTION = click.option("--policies", "policies_dir", type=click.Path(exists=True),
+                                help="Policy directory (default: ./policies, else the shipped set).")
 
 
 # --------------------------------------------------------------------------- commands
@@ -105,9 +111,231 @@ def validate(directory: str | None, fmt: str, strict: bool) -> None:
 
 @cli.command()
 @click.argument("kind")
-def schema(kind: str) -> None:
+@click.option("--policies", "policies_dir", type=click.Path(exists=True),
+              help="Policy directory whose facts define the Ticket schema.")
+def schema(kind: str, policies_dir: str | None) -> None:
     """Print the JSON Schema of a document KIND (or Ticket, generated from the policy's facts)."""
-    click.echo(json.dumps(engine.schema_for(kind, _policy_dir(None)), indent=2))
+    if kind == "Ticket":
+        document = engine.PolicySet.load(_policy_dir(policies_dir)).ticket_schema()
+    else:
+        document = engine.document_schema(kind)
+    click.echo(json.dumps(document, indent=2))
+
+
+# --------------------------------------------------------------------------- evaluate / explain
+def error_record(item, exc: TicketError | None = None) -> dict:
+    """The JSON line for a ticket that could not be evaluated."""
+    if exc is None:
+        return {"line": item.line, "ticket_id": None, "field": None, "error": item.error}
+    problems = [{"field": p.field, "error": str(p.at(path=()))} for p in exc.problems]
+    first = problems[0] if problems else {"field": None, "error": str(exc)}
+    return {"line": item.line, "ticket_id": exc.ticket_id, "field": first["field"], "error": first["error"],
+            "problems": problems}
+
+
+def _open_input(path: str):
+    if path == "-":
+        return sys.stdin.buffer, None
+    try:
+        handle = open(path, "rb")
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc.strerror}", param_hint="FILE") from None
+    return handle, os.fstat(handle.fileno()).st_size
+
+
+def _format_for(path: str, fmt: str) -> str:
+    if fmt != "auto" or path == "-":
+        return fmt
+    suffix = os.path.splitext(path)[1].lower()
+    return {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".yaml": "yaml", ".yml": "yaml"}.get(suffix, "auto")
+
+
+class _Progress:
+    """A byte-based progress bar on stderr, only on a terminal and only for large inputs."""
+
+    THRESHOLD = 4 * 1024 * 1024
+
+    def __init__(self, total: int | None):
+        self.bar = None
+        if total and total >= self.THRESHOLD and sys.stderr.isatty():
+            from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+            self.bar = Progress("evaluating", BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+                                transient=True, console=None)
+            self.task = self.bar.add_task("evaluate", total=total)
+
+    def __enter__(self):
+        if self.bar:
+            self.bar.start()
+        return self
+
+    def update(self, done: int) -> None:
+        if self.bar:
+            self.bar.update(self.task, completed=done)
+
+    def __exit__(self, *exc):
+        if self.bar:
+            self.bar.stop()
+
+
+@cli.command()
+@click.argument("file", default="-", required=False)
+@_POLICIES_OPTION
+@click.option("--input-format", "fmt", type=click.Choice(["auto", "json", "jsonl", "yaml"]), default="auto",
+              show_default=True, help="How to read FILE (auto: by extension, else sniffed).")
+@click.option("--now", "now", help="Evaluation time (ISO 8601 with offset): adds an SLA status per ticket.")
+def evaluate(file: str, policies_dir: str | None, fmt: str, now: str | None) -> None:
+    """Evaluate tickets (JSON, JSONL or YAML; - for stdin): one JSON decision per line.
+
+    A bad ticket becomes an error record naming its line and field; the rest go on.
+    Counts go to stderr; exit 1 if any ticket failed.
+    """
+    policies = engine.PolicySet.load(_policy_dir(policies_dir))
+    at = _parse_instant(now, "--now") if now else None
+    stream, size = _open_input(file)
+    evaluated = failed = 0
+    out = sys.stdout
+    with _Progress(size) as progress:
+        for item in engine.read_tickets(stream, format=_format_for(file, fmt), progress=progress.update):
+            if item.error is not None:
+                record = error_record(item)
+            else:
+                try:
+                    decision = policies.evaluate(item.ticket)
+                except TicketError as exc:
+                    record = error_record(item, exc)
+                else:
+                    record = decision.to_dict()
+                    if at is not None:
+                        record["status"] = decision.status_at(at)
+                    evaluated += 1
+                    out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                    continue
+            failed += 1
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    out.flush()
+    click.echo(f"evaluated={evaluated} failed={failed}", err=True)
+    if failed:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("file", default="-", required=False)
+@_POLICIES_OPTION
+def explain(file: str, policies_dir: str | None) -> None:
+    """Explain one ticket for a person: matched rules, the deciding rule, calendar, each due date and why."""
+    policies = engine.PolicySet.load(_policy_dir(policies_dir))
+    stream, _ = _open_input(file)
+    items = list(engine.read_tickets(stream, format=_format_for(file, "auto")))
+    if len(items) != 1:
+        raise click.UsageError(f"explain takes exactly one ticket; {file} holds {len(items)}")
+    (item,) = items
+    if item.error is not None:
+        raise TicketError(item.error)
+    for line in policies.explain(item.ticket):
+        click.echo(line)
+
+
+# --------------------------------------------------------------------------- calendar
+def _parse_instant(value: str, what: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 date-time like 2024-03-27T16:00:00+01:00",
+                                 param_hint=what) from None
+
+
+def format_timedelta(delta: timedelta) -> str:
+    """``-1d 02:30:00``-free, unambiguous rendering: ``"26h30m (95400 s)"``."""
+    seconds = delta.total_seconds()
+    sign = "-" if seconds < 0 else ""
+    whole = int(abs(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{hours}h{minutes:02d}m" + (f"{secs:02d}s" if secs else "")
+    return f"{sign}{text} ({seconds:g} s)"
+
+
+def describe_calendar(cal, count: int, since: date) -> list[str]:
+    """A readable week plus the next ``count`` holidays from ``since``."""
+    lines = [f"{cal.name}  ({cal.timezone}; one business day = {format_timedelta(cal.business_day).split()[0]})"]
+    for day, intervals in cal.weekly_hours().items():
+        lines.append(f"  {day}  {', '.join(intervals) if intervals else 'closed'}")
+    special = [(d, v) for d, v in cal.special_hours().items() if d >= since][:count]
+    if special:
+        lines.append("special hours:")
+        lines.extend(f"  {d.isoformat()}  {', '.join(h) or 'closed'}  {title}" for d, (h, title) in special)
+    lines.append("next holidays:")
+    upcoming: list[tuple[date, str]] = []
+    year = since.year
+    while len(upcoming) < count and year <= min(since.year + 5, cal.years[1]):
+        upcoming.extend((d, t) for d, t in cal.holidays(year).items() if d >= since)
+        year += 1
+    lines.extend(f"  {d.isoformat()} {d.strftime('%a')}  {t}" for d, t in upcoming[:count])
+    if not upcoming:
+        lines.append("  none")
+    return lines
+
+
+def _calendar(policies_dir: str | None, name: str):
+    return engine.PolicySet.load(_policy_dir(policies_dir)).calendar(name)
+
+
+@cli.group()
+def calendar() -> None:
+    """Business calendars: holidays, business-time arithmetic, opening hours."""
+
+
+@calendar.command("holidays")
+@click.argument("name")
+@click.option("--year", type=int, help="Year (default: this year).")
+@_POLICIES_OPTION
+def calendar_holidays(name: str, year: int | None, policies_dir: str | None) -> None:
+    """One line per holiday of calendar NAME: YYYY-MM-DD name."""
+    cal = _calendar(policies_dir, name)
+    year = year or datetime.now(cal.tz).year
+    for day, title in cal.holidays(year).items():
+        click.echo(f"{day.isoformat()} {title}")
+
+
+@calendar.command("add")
+@click.argument("name")
+@click.argument("start")
+@click.argument("duration")
+@_POLICIES_OPTION
+def calendar_add(name: str, start: str, duration: str, policies_dir: str | None) -> None:
+    """Print START + DURATION on calendar NAME as an ISO 8601 instant (e.g. "2 business_hours";
+    a negative duration counts backwards)."""
+    cal = _calendar(policies_dir, name)
+    click.echo(cal.add(_parse_instant(start, "START"), engine.Duration.parse(duration, allow_negative=True))
+               .isoformat())
+
+
+@calendar.command("between")
+@click.argument("name")
+@click.argument("a")
+@click.argument("b")
+@_POLICIES_OPTION
+def calendar_between(name: str, a: str, b: str, policies_dir: str | None) -> None:
+    """Print the business time from A to B on calendar NAME (negative if B is before A)."""
+    cal = _calendar(policies_dir, name)
+    elapsed = cal.between(_parse_instant(a, "A"), _parse_instant(b, "B"))
+    click.echo(format_timedelta(elapsed))
+
+
+@calendar.command("show")
+@click.argument("name")
+@click.option("--holidays", "count", type=int, default=8, show_default=True, help="How many upcoming holidays.")
+@click.option("--from", "since", help="Show holidays from this date (YYYY-MM-DD; default: today).")
+@_POLICIES_OPTION
+def calendar_show(name: str, count: int, since: str | None, policies_dir: str | None) -> None:
+    """A readable week of calendar NAME plus its next holidays."""
+    cal = _calendar(policies_dir, name)
+    try:
+        start = date.fromisoformat(since) if since else datetime.now(cal.tz).date()
+    except ValueError:
+        raise click.BadParameter(f"{since!r} is not a date like 2024-12-01", param_hint="--from") from None
+    for line in describe_calendar(cal, count, start):
+        click.echo(line)
 
 
 def main() -> None:

@@ -14,9 +14,15 @@ from types import MappingProxyType
 from typing import Any, Iterable, Iterator, Mapping
 
 from ._checks import run_checks
-from ._errors import PolicyError, Problem
+from ._compiled import compile_documents
+from ._decision import Decision
+from ._errors import PolicyError, Problem, TicketError, TriageError
+from ._evaluate import evaluate
+from ._explain import explain_lines
+from ._facts import ticket_schema
 from ._loader import PolicyDocument, display_path, read_policy_dir
 from ._provenance import digest, git_revision
+from ._schemas import did_you_mean
 from ._versions import group_versions, in_effect
 
 
@@ -38,7 +44,7 @@ def validate(path: str | os.PathLike) -> list[Problem]:
 class PolicySet:
     """A loaded policy set.  Immutable and safe to share across threads."""
 
-    __slots__ = ("_path", "_documents", "_groups", "_warnings", "_digest", "_revision", "_compiled", "_frozen")
+    __slots__ = ("_path", "_documents", "_groups", "_warnings", "_digest", "_revision", "_compiled", "_prov", "_frozen")
 
     def __init__(self, path: str, documents: Iterable[PolicyDocument], warnings: Iterable[Problem],
                  revision: str | None) -> None:
@@ -48,8 +54,8 @@ class PolicySet:
         self._warnings = tuple(warnings)
         self._digest = digest(self._documents)
         self._revision = revision
-        from ._compiled import compile_documents  # local: keeps import order simple
         self._compiled = compile_documents(self._documents)
+        self._prov = MappingProxyType({"digest": self._digest, "revision": revision})
         self._frozen = True
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -108,6 +114,39 @@ class PolicySet:
     def calendars(self) -> Mapping[str, Any]:
         """Calendars by name (the latest version of each)."""
         return self._compiled.calendars
+
+    def calendar(self, name: str):
+        """The calendar ``name`` (latest version); ``TriageError`` with a suggestion if unknown."""
+        try:
+            return self._compiled.calendars[name]
+        except KeyError:
+            hint, _ = did_you_mean(name, self._compiled.calendars)
+            known = ", ".join(sorted(self._compiled.calendars)) or "none"
+            raise TriageError(f"unknown calendar {name!r}{hint} (calendars: {known})") from None
+
+    # ------------------------------------------------------------------ evaluation
+    def evaluate(self, ticket: Mapping[str, Any]) -> "Decision":
+        """Priority and due dates of one ticket.  ``TicketError`` names every bad field."""
+        return evaluate(self._compiled, self._prov, ticket)
+
+    def evaluate_many(self, tickets: Iterable[Any]) -> Iterator["Decision | TicketError"]:
+        """Evaluate a stream lazily; a bad ticket yields its ``TicketError`` and the stream goes on."""
+        compiled, provenance = self._compiled, self._prov
+        for ticket in tickets:
+            try:
+                yield evaluate(compiled, provenance, ticket)
+            except TicketError as exc:
+                yield exc
+
+    def explain(self, ticket: Mapping[str, Any]) -> list[str]:
+        """The decision for ``ticket`` explained in lines a support agent can read."""
+        return explain_lines(self._compiled, self.evaluate(ticket))
+
+    def ticket_schema(self) -> dict:
+        """JSON Schema of a ticket, generated from the facts of the latest TriagePolicy."""
+        if not self._compiled.triage_versions:
+            raise TriageError("this policy set has no TriagePolicy")
+        return ticket_schema(self._compiled.triage_versions[-1].facts)
 
     def __repr__(self) -> str:
         return f"<PolicySet {self._path} {len(self._documents)} documents {self._digest[:19]}>"

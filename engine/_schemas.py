@@ -17,7 +17,7 @@ from typing import Any, Iterator
 import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 
-from ._errors import Problem
+from ._errors import Problem, TriageError
 from ._resources import schemas_dir
 
 API_VERSION = "triage/v1"
@@ -50,6 +50,14 @@ def schema(kind: str) -> dict:
         raise KeyError(kind)
     text = (schemas_dir() / f"{kind}.json").read_text("utf-8")
     return json.loads(text)
+
+
+def document_schema(kind: str) -> dict:
+    """The JSON Schema of document ``kind``; ``TriageError`` with a suggestion if the kind is unknown."""
+    if kind not in KINDS:
+        hint, _ = did_you_mean(kind, KINDS)
+        raise TriageError(f"unknown kind {kind!r}{hint} (kinds: {', '.join(KINDS)}, or Ticket)")
+    return schema(kind)
 
 
 @lru_cache(maxsize=None)

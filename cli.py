@@ -235,6 +235,80 @@ def explain(file: str, policies_dir: str | None) -> None:
         click.echo(line)
 
 
+# --------------------------------------------------------------------------- test
+def format_report_text(report) -> list[str]:
+    """pytest-like: a line per case, a diff per failure, coverage, a summary."""
+    lines = []
+    for case in report.cases:
+        lines.append(f"{case.file}:{case.line}: {case.suite}::{case.name} {'PASSED' if case.passed else 'FAILED'}")
+    failures = [c for c in report.cases if not c.passed]
+    if failures:
+        lines += ["", "=" * 30 + " FAILURES " + "=" * 30]
+        for case in failures:
+            lines.append(f"___ {case.suite}::{case.name} ({case.file}:{case.line}) ___")
+            if case.error:
+                lines.append(f"  error: {case.error}")
+            for m in case.mismatches:
+                lines += [f"  {m.field}:", f"    - expected: {json.dumps(m.expected)}",
+                          f"    + actual:   {json.dumps(m.actual)}"]
+    lines += ["", f"rule coverage: {report.coverage:.1f}% "
+                  f"({len(report.rules) - len(report.uncovered)}/{len(report.rules)} rules matched by a case)"]
+    lines.extend(f"  not covered: {rule}" for rule in report.uncovered)
+    lines.append(f"{report.passed} passed, {report.failed} failed")
+    return lines
+
+
+def format_report_json(report) -> str:
+    return json.dumps({
+        "passed": report.passed, "failed": report.failed, "coverage": round(report.coverage, 2),
+        "uncovered_rules": list(report.uncovered),
+        "cases": [{"suite": c.suite, "name": c.name, "file": c.file, "line": c.line, "passed": c.passed,
+                   "error": c.error, "matched_rules": list(c.matched_rules),
+                   "mismatches": [{"field": m.field, "expected": m.expected, "actual": m.actual}
+                                  for m in c.mismatches]} for c in report.cases],
+    }, indent=2)
+
+
+def format_report_junit(report) -> str:
+    from xml.sax.saxutils import escape, quoteattr
+    out = [f'<?xml version="1.0" encoding="UTF-8"?>',
+           f'<testsuite name="triage" tests="{len(report.cases)}" failures="{report.failed}">']
+    for c in report.cases:
+        out.append(f"  <testcase classname={quoteattr(c.suite)} name={quoteattr(c.name)} "
+                   f"file={quoteattr(c.file)} line=\"{c.line}\">")
+        if not c.passed:
+            detail = c.error or "; ".join(f"{m.field}: expected {m.expected!r}, got {m.actual!r}"
+                                          for m in c.mismatches)
+            out.append(f"    <failure message={quoteattr(detail)}>{escape(detail)}</failure>")
+        out.append("  </testcase>")
+    out.append("</testsuite>")
+    return "\n".join(out)
+
+
+@cli.command("test")
+@click.argument("directory", required=False, type=click.Path(exists=True))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text", show_default=True)
+@click.option("--min-coverage", type=click.FloatRange(0, 100), default=None,
+              help="Fail if fewer than PCT percent of the rules are matched by some case.")
+def test_command(directory: str | None, fmt: str, min_coverage: float | None) -> None:
+    """Run the PolicyTest cases of a policy directory and report rule coverage."""
+    report = engine.PolicySet.load(_policy_dir(directory)).run_tests()
+    if fmt == "json":
+        click.echo(format_report_json(report))
+    elif fmt == "junit":
+        click.echo(format_report_junit(report))
+    else:
+        click.echo("\n".join(format_report_text(report)))
+    too_low = min_coverage is not None and report.coverage < min_coverage
+    if too_low:
+        click.echo(f"rule coverage {report.coverage:.1f}% is below --min-coverage {min_coverage:g}%; "
+                   f"not covered: {', '.join(report.uncovered)}", err=True)
+    if not report.cases:
+        click.echo("no PolicyTest cases found", err=True)
+    if report.failed or too_low or not report.cases:
+        sys.exit(1)
+
+
 # --------------------------------------------------------------------------- calendar
 def _parse_instant(value: str, what: str) -> datetime:
     try:
@@ -303,8 +377,11 @@ def calendar_holidays(name: str, year: int | None, policies_dir: str | None) -> 
 @click.argument("duration")
 @_POLICIES_OPTION
 def calendar_add(name: str, start: str, duration: str, policies_dir: str | None) -> None:
-    """Print START + DURATION on calendar NAME as an ISO 8601 instant (e.g. "2 business_hours";
-    a negative duration counts backwards)."""
+    """Print START + DURATION on calendar NAME as an ISO 8601 instant (e.g. "2 business_hours").
+
+    A negative duration counts backwards; put it after "--":
+    triage calendar add partner-support -- 2024-04-02T12:00:00+02:00 "-4 business_hours"
+    """
     cal = _calendar(policies_dir, name)
     click.echo(cal.add(_parse_instant(start, "START"), engine.Duration.parse(duration, allow_negative=True))
                .isoformat())

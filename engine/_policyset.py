@@ -19,6 +19,7 @@ from ._decision import Decision
 from ._errors import PolicyError, Problem, TicketError, TriageError
 from ._evaluate import evaluate
 from ._explain import explain_lines
+from ._policytest import TestReport, run_policy_tests
 from ._facts import ticket_schema
 from ._loader import PolicyDocument, display_path, read_policy_dir
 from ._provenance import digest, git_revision
@@ -141,6 +142,10 @@ class PolicySet:
     def explain(self, ticket: Mapping[str, Any]) -> list[str]:
         """The decision for ``ticket`` explained in lines a support agent can read."""
         return explain_lines(self._compiled, self.evaluate(ticket))
+
+    def run_tests(self) -> "TestReport":
+        """Run the set's PolicyTest cases; the report has per-case results and rule coverage."""
+        return run_policy_tests(self)
 
     def ticket_schema(self) -> dict:
         """JSON Schema of a ticket, generated from the facts of the latest TriagePolicy."""

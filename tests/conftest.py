@@ -15,10 +15,11 @@ def runner():
 
 
 @pytest.fixture
-def policy_copy(tmp_path):
-    """A writable copy of the shipped policy set."""
+def policy_copy(tmp_path, monkeypatch):
+    """A writable copy of the shipped policy set, as ``./policies`` of the working directory."""
     target = tmp_path / "policies"
     shutil.copytree(POLICIES, target)
+    monkeypatch.chdir(tmp_path)
     return target
 
 

@@ -22,6 +22,7 @@ def test_shipped_policies_validate_clean(runner):
 
 
 def _rel(path: Path) -> str:
+    """How problems name a file under the working directory: relative to it."""
     return os.path.relpath(path)
 
 

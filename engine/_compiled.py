@@ -28,6 +28,7 @@ class CompiledTriage:
     validate_ticket: Any          # callable: raw ticket -> normalised ticket (raises TicketError)
     rules: tuple                  # RuleDefs in policy order
     rule_index: Mapping[str, Any]
+    rule_rank: Mapping[str, int]  # rule id -> index of its priority in PRIORITY_ORDER
     evaluator: RuleEvaluator
     default_priority: str
     targets: str
@@ -44,6 +45,8 @@ class CompiledTarget:
     response: Duration
     resolution: Duration
     calendar: str
+    response_text: str    # as written, e.g. "4 business_hours"
+    resolution_text: str
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,7 @@ def _compile_triage(doc: PolicyDocument) -> CompiledTriage:
     assert not [p for p in problems if p.is_error], problems  # the loader checked them
     return CompiledTriage(doc, facts, compile_ticket_validator(facts), tuple(rules),
                           MappingProxyType({r.id: r for r in rules}),
+                          MappingProxyType({r.id: PRIORITY_ORDER.index(r.priority) for r in rules}),
                           RuleEvaluator(compile_rules(rules), facts),
                           doc.spec["default_priority"], doc.spec["targets"])
 
@@ -98,7 +102,8 @@ def _compile_targets(doc: PolicyDocument) -> CompiledTargets:
     default_calendar = doc.spec["calendar"]
     priorities = {
         priority: CompiledTarget(t["name"], t.get("description", ""), Duration.parse(t["response"]),
-                                 Duration.parse(t["resolution"]), t.get("calendar", default_calendar))
+                                 Duration.parse(t["resolution"]), t.get("calendar", default_calendar),
+                                 t["response"], t["resolution"])
         for priority, t in doc.spec["priorities"].items()
     }
     return CompiledTargets(doc, MappingProxyType(priorities))

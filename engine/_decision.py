@@ -18,7 +18,7 @@ class Target:
     due: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Decision:
     """Priority and due dates of one ticket, with everything needed to explain them.
 
@@ -37,10 +37,17 @@ class Decision:
     created_at: datetime
     response_due: datetime
     resolution_due: datetime
-    targets: tuple[Target, Target]
+    response_target: str              # the durations they were counted with, e.g. "4 business_hours"
+    resolution_target: str
     operator_sla: OperatorDeadlines | None
     policy: Mapping[str, Any]         # digest, revision, documents used
     business_calendar: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def targets(self) -> tuple[Target, Target]:
+        """Both due dates with the duration and calendar each was counted on."""
+        return (Target("response", self.response_target, self.calendar, self.response_due),
+                Target("resolution", self.resolution_target, self.calendar, self.resolution_due))
 
     def status_at(self, now: datetime) -> dict:
         """SLA status at ``now``: per target, whether it is breached and the business time left

@@ -115,6 +115,11 @@ class Duration:
                 hint,
             )
         object.__setattr__(self, "amount", amount)
+        # Durations key the calendars' caches; hashing a Fraction is slow, two ints are not.
+        object.__setattr__(self, "_hash", hash((amount.numerator, amount.denominator, self.unit)))
+
+    def __hash__(self) -> int:
+        return self._hash  # type: ignore[attr-defined]
 
     @classmethod
     def parse(cls, text: str, allow_negative: bool = False) -> "Duration":

@@ -2,94 +2,156 @@
 
 Which document versions apply is decided by the ticket's ``created_at``: its
 calendar date *as written* (in the offset the ticket carries) is compared
-with each version's ``effective_from``.
+with each version's ``effective_from``.  Everything that depends only on that
+date (the versions in effect, their calendars, the provenance record) is
+resolved once per date into a ``_Plan`` and cached, so that evaluating a
+ticket is validation, rule matching and two calendar additions.
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date
 from types import MappingProxyType
 from typing import Any
 
-from ._compiled import PRIORITY_ORDER, Compiled, CompiledTriage
-from ._decision import Decision, Target
+from ._compiled import PRIORITY_ORDER, Compiled, CompiledTarget, CompiledTriage
+from ._decision import Decision
 from ._errors import Problem, TicketError, TriageError
 from ._facts import parse_rfc3339
 
-
-def _ticket_day(ticket: Any, latest: CompiledTriage) -> str:
-    """The ISO date that selects document versions; validation errors come from the latest vocabulary."""
-    raw = ticket.get("created_at") if isinstance(ticket, Mapping) else None
-    try:
-        if not isinstance(raw, str):
-            raise ValueError
-        return parse_rfc3339(raw).date().isoformat()
-    except ValueError:
-        latest.validate_ticket(ticket)  # raises a TicketError naming every bad field
-        raise TicketError([Problem("created_at is required to pick the policy version", ("created_at",),
-                                   field="created_at")]) from None
+_PLAN_CACHE_SIZE = 8192
 
 
-def evaluate(compiled: Compiled, provenance: Mapping[str, Any], ticket: Any) -> Decision:
-    if not compiled.triage_versions:
-        raise TriageError("this policy set has no TriagePolicy; nothing to evaluate tickets with")
-    day = _ticket_day(ticket, compiled.triage_versions[-1])
-    triage = compiled.triage_at(day)
-    if triage is None:
-        first = compiled.triage_versions[0].effective_from
-        raise TicketError([Problem(f"no TriagePolicy is in effect on {day} (the first takes effect on {first})",
-                                   ("created_at",), field="created_at")], _safe_id(ticket))
-    facts = triage.validate_ticket(ticket)
-    matched = triage.evaluator.match(facts)
+@dataclass(frozen=True)
+class _Due:
+    """Per priority: its target, the calendar it counts on, and the documents used."""
 
-    rules_priority, decided_by = triage.default_priority, None
-    best = len(PRIORITY_ORDER)
-    for rule_id in matched:
-        rank = PRIORITY_ORDER.index(triage.rule_index[rule_id].priority)
-        if rank < best:
-            best, decided_by = rank, rule_id
-    if decided_by is not None:
-        rules_priority = PRIORITY_ORDER[best]
-
-    override = facts.get("priority_override")
-    priority = override["priority"] if override else rules_priority
-
-    targets = compiled.targets_at(triage.targets, day)
-    if targets is None or priority not in targets.priorities:
-        raise TriageError(f"no targets for {priority} in PriorityTargets {triage.targets!r} on {day}")
-    target = targets.priorities[priority]
-    found = compiled.calendar_at(target.calendar, day)
-    if found is None:
-        raise TriageError(f"calendar {target.calendar!r} is not in effect on {day}")
-    calendar_doc, calendar = found
-    created_at: datetime = facts["created_at"]
-    response_due = calendar.add(created_at, target.response)
-    resolution_due = calendar.add(created_at, target.resolution)
-
-    used = [triage.doc, targets.doc, calendar_doc]
-    operator = None
-    location_id = facts.get("location_id")
-    if location_id is not None:
-        found_book = compiled.operator_at(day)
-        if found_book is not None:
-            book, docs = found_book
-            operator = book.deadlines(location_id, created_at, facts.get("escalated_at"))
-            used.extend(docs)
-
-    return Decision(
-        ticket_id=facts["id"], priority=priority, rules_priority=rules_priority, decided_by=decided_by,
-        matched_rules=tuple(matched),
-        override=MappingProxyType(dict(override)) if override else None,
-        calendar=calendar.name, created_at=created_at,
-        response_due=response_due, resolution_due=resolution_due,
-        targets=(Target("response", str(target.response), calendar.name, response_due),
-                 Target("resolution", str(target.resolution), calendar.name, resolution_due)),
-        operator_sla=operator,
-        policy=MappingProxyType({**provenance, "documents": tuple(doc.label for doc in used)}),
-        business_calendar=calendar,
-    )
+    target: CompiledTarget
+    calendar: Any
+    documents: tuple[str, ...]
 
 
-def _safe_id(ticket: Any) -> str | None:
-    raw = ticket.get("id") if isinstance(ticket, Mapping) else None
-    return raw if isinstance(raw, str) and len(raw) <= 200 else None
+@dataclass(frozen=True)
+class _Plan:
+    triage: CompiledTriage
+    due: Mapping[str, _Due]             # priority -> how its due dates are computed
+    operator: Any                       # OperatorBook or None
+    operator_documents: tuple[str, ...]
+
+
+class Evaluator:
+    """Evaluates tickets against a compiled policy set.  Thread-safe."""
+
+    def __init__(self, compiled: Compiled, provenance: Mapping[str, Any]) -> None:
+        self._compiled = compiled
+        self._provenance = dict(provenance)
+        self._plans: dict[date, _Plan | TicketError] = {}
+        self._lock = threading.Lock()
+        self._policy_records: dict[tuple[str, ...], Mapping[str, Any]] = {}
+
+    # ------------------------------------------------------------------ plans
+    def _plan(self, day: date) -> _Plan:
+        plan = self._plans.get(day)
+        if plan is None:
+            plan = self._build_plan(day)
+            with self._lock:
+                if len(self._plans) >= _PLAN_CACHE_SIZE:
+                    self._plans.clear()
+                self._plans[day] = plan
+        if isinstance(plan, TicketError):
+            raise plan
+        return plan
+
+    def _build_plan(self, day: date) -> _Plan | TicketError:
+        iso = day.isoformat()
+        compiled = self._compiled
+        triage = compiled.triage_at(iso)
+        if triage is None:
+            first = compiled.triage_versions[0].effective_from
+            return TicketError([Problem(f"no TriagePolicy is in effect on {iso} (the first takes effect on {first})",
+                                        ("created_at",), field="created_at")])
+        targets = compiled.targets_at(triage.targets, iso)
+        due = {}
+        for priority, target in (targets.priorities.items() if targets else ()):
+            found = compiled.calendar_at(target.calendar, iso)
+            if found is None:
+                continue  # validation guarantees a calendar for every reachable priority
+            calendar_doc, calendar = found
+            due[priority] = _Due(target, calendar, (triage.doc.label, targets.doc.label, calendar_doc.label))
+        operator = compiled.operator_at(iso)
+        book, docs = operator if operator else (None, ())
+        return _Plan(triage, MappingProxyType(due), book, tuple(d.label for d in docs))
+
+    def _policy_record(self, documents: tuple[str, ...]) -> Mapping[str, Any]:
+        record = self._policy_records.get(documents)
+        if record is None:
+            record = MappingProxyType({**self._provenance, "documents": documents})
+            self._policy_records[documents] = record
+        return record
+
+    # ------------------------------------------------------------------ evaluate
+    def _validated(self, ticket: Any) -> tuple[dict, _Plan]:
+        versions = self._compiled.triage_versions
+        if not versions:
+            raise TriageError("this policy set has no TriagePolicy; nothing to evaluate tickets with")
+        latest = versions[-1]
+        if len(versions) == 1:
+            facts = latest.validate_ticket(ticket)
+            return facts, self._plan(facts["created_at"].date())
+        # several vocabularies: the ticket's date picks the one to validate against
+        raw = ticket.get("created_at") if isinstance(ticket, Mapping) else None
+        try:
+            day = parse_rfc3339(raw).date() if isinstance(raw, str) else None
+        except ValueError:
+            day = None
+        if day is None:
+            latest.validate_ticket(ticket)  # raises naming every bad field
+            raise TicketError([Problem("created_at is required", ("created_at",), field="created_at")])
+        plan = self._plan(day)
+        return plan.triage.validate_ticket(ticket), plan
+
+    def evaluate(self, ticket: Any) -> Decision:
+        facts, plan = self._validated(ticket)
+        triage = plan.triage
+        matched = triage.evaluator.match(facts)
+
+        rules_priority, decided_by = triage.default_priority, None
+        if matched:
+            best = len(PRIORITY_ORDER)
+            for rule_id in matched:
+                rank = triage.rule_rank[rule_id]
+                if rank < best:
+                    best, decided_by = rank, rule_id
+            rules_priority = PRIORITY_ORDER[best]
+
+        override = facts.get("priority_override")
+        priority = override["priority"] if override else rules_priority
+        due = plan.due.get(priority)
+        if due is None:
+            raise TriageError(f"no targets for {priority} in PriorityTargets {triage.targets!r} "
+                              f"on {facts['created_at'].date()}")
+        created_at = facts["created_at"]
+        calendar, target = due.calendar, due.target
+        response_due = calendar.add(created_at, target.response)
+        resolution_due = calendar.add(created_at, target.resolution)
+
+        documents = due.documents
+        operator = None
+        location_id = facts.get("location_id")
+        if location_id is not None and plan.operator is not None:
+            operator = plan.operator.deadlines(location_id, created_at, facts.get("escalated_at"))
+            documents = documents + plan.operator_documents
+
+        return Decision(
+            ticket_id=facts["id"], priority=priority, rules_priority=rules_priority, decided_by=decided_by,
+            matched_rules=matched,
+            override=MappingProxyType(dict(override)) if override else None,
+            calendar=calendar.name, created_at=created_at,
+            response_due=response_due, resolution_due=resolution_due,
+            response_target=target.response_text, resolution_target=target.resolution_text,
+            operator_sla=operator,
+            policy=self._policy_record(documents),
+            business_calendar=calendar,
+        )

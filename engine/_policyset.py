@@ -17,7 +17,7 @@ from ._checks import run_checks
 from ._compiled import compile_documents
 from ._decision import Decision
 from ._errors import PolicyError, Problem, TicketError, TriageError
-from ._evaluate import evaluate
+from ._evaluate import Evaluator
 from ._explain import explain_lines
 from ._policytest import TestReport, run_policy_tests
 from ._facts import ticket_schema
@@ -45,7 +45,7 @@ def validate(path: str | os.PathLike) -> list[Problem]:
 class PolicySet:
     """A loaded policy set.  Immutable and safe to share across threads."""
 
-    __slots__ = ("_path", "_documents", "_groups", "_warnings", "_digest", "_revision", "_compiled", "_prov", "_frozen")
+    __slots__ = ("_path", "_documents", "_groups", "_warnings", "_digest", "_revision", "_compiled", "_evaluator", "_frozen")
 
     def __init__(self, path: str, documents: Iterable[PolicyDocument], warnings: Iterable[Problem],
                  revision: str | None) -> None:
@@ -56,7 +56,7 @@ class PolicySet:
         self._digest = digest(self._documents)
         self._revision = revision
         self._compiled = compile_documents(self._documents)
-        self._prov = MappingProxyType({"digest": self._digest, "revision": revision})
+        self._evaluator = Evaluator(self._compiled, {"digest": self._digest, "revision": revision})
         self._frozen = True
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -128,14 +128,14 @@ class PolicySet:
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, ticket: Mapping[str, Any]) -> "Decision":
         """Priority and due dates of one ticket.  ``TicketError`` names every bad field."""
-        return evaluate(self._compiled, self._prov, ticket)
+        return self._evaluator.evaluate(ticket)
 
     def evaluate_many(self, tickets: Iterable[Any]) -> Iterator["Decision | TicketError"]:
         """Evaluate a stream lazily; a bad ticket yields its ``TicketError`` and the stream goes on."""
-        compiled, provenance = self._compiled, self._prov
+        evaluate = self._evaluator.evaluate
         for ticket in tickets:
             try:
-                yield evaluate(compiled, provenance, ticket)
+                yield evaluate(ticket)
             except TicketError as exc:
                 yield exc
 

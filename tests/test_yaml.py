@@ -43,7 +43,8 @@ def test_billion_laughs_is_refused_quickly_with_little_memory(tmp_path):
         import resource, time
         from engine._loader import read_policy_dir
         t = time.perf_counter()
-        docs, problems = read_policy_dir({str(tmp_path)!r})
+        result = read_policy_dir({str(tmp_path)!r})
+        docs, problems = result.documents, result.problems
         elapsed = time.perf_counter() - t
         assert docs == [] and "anchor" in str(problems[0]), problems
         print(elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)

@@ -66,15 +66,21 @@ class PolicySet:
 
     # ------------------------------------------------------------------ loading
     @classmethod
-    def load(cls, path: str | os.PathLike = "policies", *, git: bool = True) -> "PolicySet":
-        """Load and validate ``path``; raise ``PolicyError`` with every problem if it is not clean."""
+    def load(cls, path: str | os.PathLike = "policies", *, git: bool = True,
+             revision: str | None = None) -> "PolicySet":
+        """Load and validate ``path``; raise ``PolicyError`` with every problem if it is not clean.
+
+        ``revision`` records where the files came from (default: the git commit of
+        ``path``'s work tree, with ``-dirty`` for local changes; ``git=False`` skips git).
+        """
         documents, problems = check_policy_dir(path)
         errors = [p for p in problems if p.is_error]
         if errors:
             raise PolicyError(errors)
         if not documents:
             raise PolicyError([Problem("no policy documents found", file=display_path(Path(path)))])
-        revision = git_revision(path) if git else None
+        if revision is None and git:
+            revision = git_revision(path)
         return cls(display_path(Path(path)), documents, [p for p in problems if not p.is_error], revision)
 
     # ------------------------------------------------------------------ inspection

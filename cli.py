@@ -415,6 +415,186 @@ def calendar_show(name: str, count: int, since: str | None, policies_dir: str | 
         click.echo(line)
 
 
+# --------------------------------------------------------------------------- operator SLAs and locations
+def _is_tty() -> bool:
+    return sys.stdout.isatty()
+
+
+def _print_table(headers: list[str], rows: list[list[str]]) -> None:
+    """A rich table on a terminal; plain columns aligned with two spaces otherwise (pipes, tests)."""
+    if _is_tty():
+        from rich.console import Console
+        from rich.table import Table
+        from rich.text import Text
+        table = Table(*headers)
+        for row in rows:
+            table.add_row(*(Text(cell) for cell in row))  # Text: a "[" in a name is not markup
+        Console().print(table)
+        return
+    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows)]
+    for row in [headers, *rows]:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+def sla_dict(book, sla) -> dict:
+    def level(lv) -> dict:
+        return {"within": str(lv.within), "weekdays_only": lv.weekdays_only}
+    return {"id": sla.id, "name": sla.name, "description": sla.description, "default": sla.default,
+            "first_level": level(sla.first_level), "second_level": level(sla.second_level),
+            "contact": dict(sla.contact) if sla.contact else None, "timezone": sla.timezone,
+            "locations": [loc.id for loc in book.locations_of(sla.id)]}
+
+
+def location_dict(book, loc) -> dict:
+    sla, _ = book.sla_for(loc.id)
+    return {"id": loc.id, "name": loc.name, "sla": sla.id if sla else None, "bound": loc.sla is not None,
+            "flagged": bool(sla and not sla.default), "timezone": loc.timezone or (sla.timezone if sla else None)}
+
+
+def _contact_text(contact, full: bool = True) -> str:
+    if not contact:
+        return ""
+    details = [contact[k] for k in ("phone", "email") if k in contact and full]
+    return ", ".join([f"{contact['role']}: {contact['name']}", *details])
+
+
+def describe_sla(book, sla) -> list[str]:
+    lines = [f"{sla.id}  {sla.name}" + ("  (default)" if sla.default else "")]
+    for label, value in (("description", sla.description), ("1st level", str(sla.first_level)),
+                         ("2nd level", str(sla.second_level)), ("timezone", sla.timezone),
+                         ("contact", _contact_text(sla.contact) or "none")):
+        lines.append(f"  {label:<12} {value}")
+    locations = book.locations_of(sla.id)
+    lines.append(f"locations ({len(locations)}):")
+    width = max((len(loc.id) for loc in locations), default=0)
+    lines += [f"  {loc.id:<{width}}  {loc.name}" + ("" if loc.sla else "  (no binding: gets the default)")
+              for loc in locations]
+    return lines
+
+
+def _apply_edit(edit, dry_run: bool) -> None:
+    """Dry run: the diff on stdout.  Otherwise write, then say what changed.  Exit 1 if refused."""
+    if not edit.changed:
+        click.echo(edit.message)
+        return
+    if dry_run:
+        click.echo(edit.diff(), nl=False)
+    if edit.problems:
+        click.echo("refused: with this edit the policy set would be invalid (lines are those of the edited "
+                   "text, see --dry-run); nothing written", err=True)
+        for problem in edit.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(1)
+    if not dry_run:
+        edit.write()
+    for line in (*edit.notes, edit.message, *edit.effects):
+        click.echo(line, err=dry_run)
+    if dry_run:
+        click.echo("dry run: nothing written", err=True)
+
+
+_TEXT_JSON = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+_DRY_RUN = click.option("--dry-run", is_flag=True, help="Print a unified diff of the edit; write nothing.")
+
+
+@cli.group("sla")
+def sla_group() -> None:
+    """Operator SLAs: list them, show one, choose the default."""
+
+
+@sla_group.command("list")
+@_POLICIES_OPTION
+@_TEXT_JSON
+def sla_list(policies_dir: str | None, fmt: str) -> None:
+    """List the operator SLAs.
+
+    One row per SLA: default mark, levels, contact, how many locations get it.
+    """
+    book = engine.PolicyEditor(_policy_dir(policies_dir)).book
+    if fmt == "json":
+        click.echo(json.dumps([sla_dict(book, s) for s in book.slas.values()], indent=2, ensure_ascii=False))
+        return
+    _print_table(["ID", "NAME", "DEFAULT", "1ST LEVEL", "2ND LEVEL", "CONTACT", "LOCATIONS"],
+                 [[s.id, s.name, "default" if s.default else "", str(s.first_level), str(s.second_level),
+                   _contact_text(s.contact, full=False), str(len(book.locations_of(s.id)))]
+                  for s in book.slas.values()])
+
+
+@sla_group.command("show")
+@click.argument("sla_id", metavar="ID")
+@_POLICIES_OPTION
+@_TEXT_JSON
+def sla_show(sla_id: str, policies_dir: str | None, fmt: str) -> None:
+    """Show one SLA and its locations.
+
+    For the default SLA the locations include those with no binding.
+    """
+    editor = engine.PolicyEditor(_policy_dir(policies_dir))
+    sla = editor.sla(sla_id)
+    if fmt == "json":
+        click.echo(json.dumps(sla_dict(editor.book, sla), indent=2, ensure_ascii=False))
+    else:
+        click.echo("\n".join(describe_sla(editor.book, sla)))
+
+
+@sla_group.command("set-default")
+@click.argument("sla_id", metavar="ID")
+@_POLICIES_OPTION
+@_DRY_RUN
+def sla_set_default(sla_id: str, policies_dir: str | None, dry_run: bool) -> None:
+    """Make SLA ID the only default.
+
+    Sets 'default: true' on it and removes the mark from the previous default.
+    The whole policy set is validated before anything is written.
+    """
+    _apply_edit(engine.PolicyEditor(_policy_dir(policies_dir)).set_default(sla_id), dry_run)
+
+
+@cli.group("locations")
+def locations_group() -> None:
+    """Charging locations and the operator SLA each is bound to."""
+
+
+@locations_group.command("list")
+@click.option("--flagged", is_flag=True, help="Only locations bound to a non-default SLA.")
+@_POLICIES_OPTION
+@_TEXT_JSON
+def locations_list(flagged: bool, policies_dir: str | None, fmt: str) -> None:
+    """List locations with their SLA, flag and time zone.
+
+    A location bound to a non-default SLA is flagged.
+    """
+    book = engine.PolicyEditor(_policy_dir(policies_dir)).book
+    records = [location_dict(book, loc) for loc in book.locations.values()]
+    records = [r for r in records if r["flagged"] or not flagged]
+    if fmt == "json":
+        click.echo(json.dumps(records, indent=2, ensure_ascii=False))
+        return
+    mark = "⚑" if _is_tty() else "flagged"
+    _print_table(["ID", "NAME", "SLA", "FLAG", "TIMEZONE"],
+                 [[r["id"], r["name"], r["sla"] or "", mark if r["flagged"] else "", r["timezone"] or ""]
+                  for r in records])
+
+
+@locations_group.command("bind")
+@click.argument("location_id", metavar="LOCATION")
+@click.argument("sla_id", metavar="SLA")
+@click.option("--create", is_flag=True, help="Add LOCATION (with --name) to the last Locations document.")
+@click.option("--name", help="Name of the location --create adds.")
+@_POLICIES_OPTION
+@_DRY_RUN
+def locations_bind(location_id: str, sla_id: str, create: bool, name: str | None, policies_dir: str | None,
+                   dry_run: bool) -> None:
+    """Bind LOCATION to SLA.
+
+    Sets the location's own 'sla' and removes it from any SLA's 'locations' list.
+    The whole policy set is validated before anything is written.
+    """
+    if create != (name is not None):
+        raise click.UsageError("--create and --name go together: --create --name NAME")
+    _apply_edit(engine.PolicyEditor(_policy_dir(policies_dir)).bind(location_id, sla_id, name), dry_run)
+
+
 def main() -> None:
     """Console entry point."""
     cli(prog_name="triage")

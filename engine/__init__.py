@@ -15,9 +15,10 @@ from ._resources import default_policy_dir, shipped_policies
 from ._schemas import document_schema
 from ._ticket_io import TicketInput, read_tickets
 from ._decision import Decision
+from ._editing import PolicyEditor
 
 __all__ = [
     "PolicySet", "Decision", "BusinessCalendar", "Duration", "Problem", "read_tickets", "TicketInput",
     "TriageError", "PolicyError", "TicketError", "CalendarError", "DurationError",
-    "validate", "document_schema", "default_policy_dir", "shipped_policies",
+    "validate", "document_schema", "default_policy_dir", "shipped_policies", "PolicyEditor",
 ]

@@ -155,11 +155,11 @@ class _Progress:
 
     THRESHOLD = 4 * 1024 * 1024
 
-    def __init__(self, total: int | None):
+    def __init__(self, total: int | None, label: str = "evaluating"):
         self.bar = None
         if total and total >= self.THRESHOLD and sys.stderr.isatty():
             from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
-            self.bar = Progress("evaluating", BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+            self.bar = Progress(label, BarColumn(), DownloadColumn(), TimeRemainingColumn(),
                                 transient=True, console=None)
             self.task = self.bar.add_task("evaluate", total=total)
 
@@ -307,6 +307,103 @@ def test_command(directory: str | None, fmt: str, min_coverage: float | None) ->
         click.echo("no PolicyTest cases found", err=True)
     if report.failed or too_low or not report.cases:
         sys.exit(1)
+
+
+# --------------------------------------------------------------------------- fmt
+@cli.command("fmt")
+@click.argument("directory", required=False, type=click.Path(exists=True))
+@click.option("--check", is_flag=True, help="Only report files that would change; exit 1 if any would.")
+def fmt_command(directory: str | None, check: bool) -> None:
+    """Normalise the layout of policy YAML (comments, quotes and flow style are kept)."""
+    results = engine.format_policies(_policy_dir(directory), write=not check)
+    problems = [r.problem for r in results if r.problem]
+    changed = [r.file for r in results if r.changed]
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    for file in changed:
+        click.echo(f"{'would reformat' if check else 'reformatted'} {file}")
+    click.echo(f"{len(changed)} file{'s' * (len(changed) != 1)} {'would be ' if check else ''}reformatted, "
+               f"{len(results) - len(changed) - len(problems)} unchanged", err=True)
+    if problems or (check and changed):
+        sys.exit(1)
+
+
+# --------------------------------------------------------------------------- impact
+def format_impact_markdown(report) -> str:
+    """The impact report as Markdown, ready to paste into a pull request."""
+    d = report.to_dict()
+    def policy(side):
+        return f"`{side['revision'] or side['path']}` ({side['digest'][:19]}…)"
+    lines = [f"### Policy impact on {d['tickets']:,} tickets", "",
+             f"base {policy(d['base'])} → head {policy(d['head'])}", "",
+             f"- **{d['changed']:,}** tickets change: **{d['priority_changed']:,}** priority, "
+             f"**{d['due_moved']:,}** due dates, **{d['operator_sla_changed']:,}** operator SLA",
+             f"- failing under base only: {d['failed_under_base_only']:,}; under head only: "
+             f"{d['failed_under_head_only']:,}; under both: {d['failed_under_both']:,}", ""]
+    lines += ["#### Priority transitions (rows: base, columns: head)", "",
+              "| base \\ head | P1 | P2 | P3 | P4 |", "|---|---|---|---|---|"]
+    for base, row in d["priority_matrix"].items():
+        cells = [f"**{n}**" if n and base != head else (str(n) if n else "·") for head, n in row.items()]
+        lines.append(f"| {base} | " + " | ".join(cells) + " |")
+    if d["due_shift"]:
+        lines += ["", "#### Due-date shifts (hours, moved tickets only)", "",
+                  "| due date | tickets | earlier | later | min | median | max |", "|---|---|---|---|---|---|---|"]
+        for name, st in d["due_shift"].items():
+            lines.append(f"| {name} | {st['count']:,} | {st['earlier']:,} | {st['later']:,} | "
+                         f"{st['min_hours']:+.1f} | {st['median_hours']:+.1f} | {st['max_hours']:+.1f} |")
+    if d["operator_sla_changes"]:
+        lines += ["", "#### Operator SLA changes", ""]
+        lines += [f"- {field}: {n:,} tickets" for field, n in sorted(d["operator_sla_changes"].items())]
+    if d["examples"]:
+        lines += ["", "#### Largest changes", "", "| ticket | line | priority | response shift | resolution shift | notes |",
+                  "|---|---|---|---|---|---|"]
+        for ex in d["examples"]:
+            shift = ex["shift_hours"]
+            def cell(name):
+                return f"{shift[name]:+.1f} h" if name in shift else ""
+            lines.append(f"| {ex['ticket_id']} | {ex['line']} | {ex['base_priority']} → {ex['head_priority']} | "
+                         f"{cell('response_due')} | {cell('resolution_due')} | {'; '.join(ex['notes'])} |")
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--base", "base_rev", help="Git revision of the policies to compare against (e.g. main, HEAD~1).")
+@click.option("--head", "head", help="Git revision or directory of the new policies (default: the work tree).")
+@_POLICIES_OPTION
+@click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
+@click.option("--top", type=click.IntRange(0, 1000), default=10, show_default=True, help="How many examples.")
+def impact(paths: tuple[str, ...], base_rev: str | None, head: str | None, policies_dir: str | None, fmt: str,
+           top: int) -> None:
+    """What a policy change does to a ticket corpus, before it merges.
+
+    \b
+    triage impact --base REV [--head REV|DIR] TICKETS
+    triage impact BASE_DIR HEAD_DIR TICKETS
+    """
+    if base_rev:
+        if len(paths) != 1:
+            raise click.UsageError("with --base, give exactly one argument: the tickets file")
+        tickets = paths[0]
+        policy_dir = _policy_dir(policies_dir)
+        base = engine.PolicySet.at_revision(base_rev, policy_dir)
+        if head and not os.path.isdir(head):
+            head_set = engine.PolicySet.at_revision(head, policy_dir)
+        else:
+            head_set = engine.PolicySet.load(head or policy_dir)
+    else:
+        if len(paths) != 3 or head:
+            raise click.UsageError("give BASE_DIR HEAD_DIR TICKETS, or --base REV TICKETS")
+        base, head_set = engine.PolicySet.load(paths[0]), engine.PolicySet.load(paths[1])
+        tickets = paths[2]
+    stream, size = _open_input(tickets)
+    with _Progress(size, "comparing") as progress:
+        items = engine.read_tickets(stream, format=_format_for(tickets, "auto"), progress=progress.update)
+        report = base.compare(head_set, items, top=top)
+    if fmt == "json":
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        click.echo(format_impact_markdown(report))
 
 
 # --------------------------------------------------------------------------- calendar

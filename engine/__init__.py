@@ -11,7 +11,8 @@ from ._calendar import BusinessCalendar
 from ._duration import Duration
 from ._errors import CalendarError, DurationError, PolicyError, Problem, TicketError, TriageError
 from ._policyset import PolicySet, validate
-from ._resources import default_policy_dir, shipped_policies
+from ._format import format_policies
+from ._resources import default_policy_dir
 from ._schemas import document_schema
 from ._ticket_io import TicketInput, read_tickets
 from ._decision import Decision
@@ -20,5 +21,5 @@ from ._editing import PolicyEditor
 __all__ = [
     "PolicySet", "Decision", "BusinessCalendar", "Duration", "Problem", "read_tickets", "TicketInput",
     "TriageError", "PolicyError", "TicketError", "CalendarError", "DurationError",
-    "validate", "document_schema", "default_policy_dir", "shipped_policies", "PolicyEditor",
+    "validate", "document_schema", "format_policies", "default_policy_dir", "PolicyEditor",
 ]

@@ -19,6 +19,7 @@ from ._decision import Decision
 from ._errors import PolicyError, Problem, TicketError, TriageError
 from ._evaluate import Evaluator
 from ._explain import explain_lines
+from ._impact import ImpactReport, compare, policies_at
 from ._policytest import TestReport, run_policy_tests
 from ._facts import ticket_schema
 from ._loader import PolicyDocument, display_path, read_policy_dir
@@ -82,6 +83,12 @@ class PolicySet:
         if revision is None and git:
             revision = git_revision(path)
         return cls(display_path(Path(path)), documents, [p for p in problems if not p.is_error], revision)
+
+    @classmethod
+    def at_revision(cls, rev: str, path: str | os.PathLike = "policies") -> "PolicySet":
+        """The policy set at ``path`` as of git revision ``rev``, read from git without touching
+        the work tree; its ``revision`` is ``rev``."""
+        return policies_at(rev, path, lambda folder: cls.load(folder, revision=rev))
 
     # ------------------------------------------------------------------ inspection
     @property
@@ -148,6 +155,11 @@ class PolicySet:
     def explain(self, ticket: Mapping[str, Any]) -> list[str]:
         """The decision for ``ticket`` explained in lines a support agent can read."""
         return explain_lines(self._compiled, self.evaluate(ticket))
+
+    def compare(self, head: "PolicySet", tickets: Iterable[Any], top: int = 10) -> "ImpactReport":
+        """Evaluate ``tickets`` (``TicketInput``s from ``read_tickets``) under this set and ``head``;
+        the report counts what changes."""
+        return compare(self, head, tickets, top=top)
 
     def run_tests(self) -> "TestReport":
         """Run the set's PolicyTest cases; the report has per-case results and rule coverage."""

@@ -63,3 +63,23 @@ def test_unknown_revision_is_a_clear_error(repo):
     from engine import TriageError
     with pytest.raises(TriageError, match="cannot read policies at nosuchrev"):
         policies_at("nosuchrev", repo / "policies", PolicySet.load)
+
+
+def test_impact_cli_markdown_and_json(runner, repo):
+    from cli import cli
+    mutate(repo / "policies" / "triage.yaml", "      description: Exports not working\n      priority: P3",
+           "      description: Exports not working\n      priority: P2")
+    result = runner.invoke(cli, ["impact", "--base", "HEAD", "examples/tickets.jsonl"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "### Policy impact on 37 tickets" in out
+    assert "| P3 | · | **1** | · | · |" in out
+    assert "| p3-exports-not-working | 19 | P3 → P2 |" in out
+    data = __import__("json").loads(runner.invoke(cli, ["impact", "--base", "HEAD", "examples/tickets.jsonl",
+                                                        "--format", "json"]).stdout)
+    assert data["priority_changed"] == 1 and data["priority_matrix"]["P3"]["P2"] == 1
+    # two directories
+    shutil.copytree(POLICIES, repo / "old")
+    two = runner.invoke(cli, ["impact", "old", "policies", "examples/tickets.jsonl", "--format", "json"])
+    assert __import__("json").loads(two.stdout)["priority_changed"] == 1
+    assert runner.invoke(cli, ["impact", "examples/tickets.jsonl"]).exit_code == 2

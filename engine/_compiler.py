@@ -53,6 +53,9 @@ MAX_TESTS = 64  # atoms per DNF term
 # so there are at most as many as the alpha tree has leaves, i.e. durable rules.
 MAX_RULES_PER_RULESET = 60
 MAX_FIELDS_PER_FACT = 200  # durable fails above 255 properties per fact (+ sid, id)
+# Rules are grouped into rulesets by the facts they read, merging groups while the
+# number of distinct inputs a group can see stays at most this (see _group).
+MAX_GROUP_INPUTS = 4096
 RULE_KEYS = ("id", "description", "priority", "when")
 REQUIRED_RULE_KEYS = ("id", "description", "priority", "when")
 MAX_RULE_ID_LENGTH = 200
@@ -97,11 +100,16 @@ class FieldSpec:
 
 @dataclass(frozen=True)
 class RulesetSpec:
-    """One durable ruleset: its JSON definition and the fields its facts carry."""
+    """One durable ruleset: its JSON definition and the fields its facts carry.
+
+    ``key`` lists the signature positions its outcome depends on (the sources of
+    its fields): the runtime memoises each ruleset on that projection, which has
+    far fewer distinct values than the whole signature."""
 
     definition: str
     fields: tuple[FieldSpec, ...]
     rule_positions: tuple[int, ...]
+    key: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -321,32 +329,77 @@ def compile_rules(rules: list[RuleDef] | tuple[RuleDef, ...]) -> CompiledRules:
         raise PolicyError(problems)
     slots, patterns = _slots_for(rules)
     atoms = _Atoms(slots, patterns)
-    rulesets: list[RulesetSpec] = []
-    chunk: dict[str, dict] = {}
-    chunk_fields: set[str] = set()
-    chunk_rules: list[int] = []
-
-    def flush():
-        if chunk:
-            fields = tuple(atoms.fields[name] for name in sorted(chunk_fields))
-            rulesets.append(RulesetSpec(json.dumps(chunk, sort_keys=True), fields, tuple(dict.fromkeys(chunk_rules))))
-
+    compiled_terms = []
     for position, rule in enumerate(rules):
         try:
-            terms = _dnf(rule.condition, False, atoms)
+            compiled_terms.append(_dnf(rule.condition, False, atoms))
         except _TooComplex:  # unreachable after check_compilable; kept as a guard
             raise PolicyError([Problem("condition is too complex to compile", (rule.index, "when"),
                                        rule_id=rule.id)]) from None
-        for term in terms:
-            fields = {a[0] for a in term}
-            if len(chunk) >= MAX_RULES_PER_RULESET or len(chunk_fields | fields) > MAX_FIELDS_PER_FACT:
-                flush()
-                chunk, chunk_fields, chunk_rules = {}, set(), []
-            chunk[f"t{len(chunk)}"] = {"all": [{"m": _term_json(term)}], "run": str(position)}
-            chunk_fields |= fields
-            chunk_rules.append(position)
-    flush()
+    sources = [frozenset(atoms.fields[a[0]].source for term in terms for a in term) for terms in compiled_terms]
+    cardinality = [_cardinality(slot) for slot in slots] + [3] * len(patterns)
+
+    rulesets: list[RulesetSpec] = []
+    for group in _group(sources, cardinality):
+        chunk: dict[str, dict] = {}
+        chunk_fields: set[str] = set()
+        chunk_rules: list[int] = []
+        for position in group:
+            for term in compiled_terms[position]:
+                fields = {a[0] for a in term}
+                if len(chunk) >= MAX_RULES_PER_RULESET or len(chunk_fields | fields) > MAX_FIELDS_PER_FACT:
+                    rulesets.append(_ruleset(chunk, chunk_fields, chunk_rules, atoms))
+                    chunk, chunk_fields, chunk_rules = {}, set(), []
+                chunk[f"t{len(chunk)}"] = {"all": [{"m": _term_json(term)}], "run": str(position)}
+                chunk_fields |= fields
+                chunk_rules.append(position)
+        if chunk:
+            rulesets.append(_ruleset(chunk, chunk_fields, chunk_rules, atoms))
     return CompiledRules(rules, slots, patterns, tuple(rulesets))
+
+
+def _ruleset(chunk: dict, chunk_fields: set, chunk_rules: list, atoms: "_Atoms") -> RulesetSpec:
+    fields = tuple(atoms.fields[name] for name in sorted(chunk_fields))
+    key = tuple(sorted({f.source for f in fields}))
+    return RulesetSpec(json.dumps(chunk, sort_keys=True), fields, tuple(dict.fromkeys(chunk_rules)), key)
+
+
+def _cardinality(slot: Slot) -> int:
+    """How many distinct codes a slot can take, absent included."""
+    if slot.mode == "rank":
+        return 2 * len(slot.table) + 2
+    if slot.mode == "code":
+        return len(slot.table) + 2
+    return 2
+
+
+def _group(sources: list[frozenset], cardinality: list[int]) -> list[list[int]]:
+    """Rule positions grouped so that each group reads few inputs.
+
+    Rules reading the same signature positions share a group; groups are then
+    merged greedily (largest first, into the first group that stays within
+    :data:`MAX_GROUP_INPUTS` distinct inputs), so a policy gets few rulesets
+    whose memo keys each have a small domain."""
+    by_sources: dict[frozenset, list[int]] = {}
+    for position, src in enumerate(sources):
+        by_sources.setdefault(src, []).append(position)
+
+    def size(src: frozenset) -> int:
+        n = 1
+        for i in src:
+            n *= cardinality[i]
+        return n
+
+    merged: list[tuple[frozenset, list[int]]] = []
+    for src, positions in sorted(by_sources.items(), key=lambda kv: (-size(kv[0]), kv[1][0])):
+        for k, (have, members) in enumerate(merged):
+            union = have | src
+            if size(union) <= MAX_GROUP_INPUTS:
+                merged[k] = (union, members + positions)
+                break
+        else:
+            merged.append((src, list(positions)))
+    return [sorted(members) for _, members in sorted(merged, key=lambda g: min(g[1]))]
 
 
 # --------------------------------------------------------------------------- signatures

@@ -30,6 +30,9 @@ from ._calendar import BusinessCalendar
 from ._duration import Duration
 
 
+_WEEKDAY_UNITS = {"minutes": "business_minutes", "hours": "business_hours", "days": "business_days"}
+
+
 @dataclass(frozen=True)
 class Level:
     within: Duration
@@ -38,6 +41,13 @@ class Level:
     @classmethod
     def from_spec(cls, spec: dict) -> "Level":
         return cls(Duration.parse(spec["within"]), bool(spec.get("weekdays_only", False)))
+
+    @property
+    def counted(self) -> Duration:
+        """The duration as the level's clock counts it: weekday time is business time there."""
+        if self.weekdays_only:
+            return Duration(self.within.amount, _WEEKDAY_UNITS[self.within.unit])
+        return self.within
 
     def __str__(self) -> str:
         return f"{self.within}" + (" (weekdays only)" if self.weekdays_only else "")
@@ -101,12 +111,12 @@ def _clock(timezone: str, weekdays_only: bool) -> BusinessCalendar:
 
 def level_due(start: datetime, level: Level, timezone: str) -> datetime:
     """When ``level`` is due for a clock started at ``start``, in ``timezone``."""
-    within = level.within
-    if level.weekdays_only:
-        # the same amount, counted only in weekday time (days = 24 h of it)
-        unit = {"minutes": "business_minutes", "hours": "business_hours", "days": "business_days"}[within.unit]
-        within = Duration(within.amount, unit)
-    return _clock(timezone, level.weekdays_only).add(start, within)
+    return _clock(timezone, level.weekdays_only).add(start, _counted(level))
+
+
+@lru_cache(maxsize=1024)
+def _counted(level: Level) -> Duration:
+    return level.counted
 
 
 class OperatorBook:

@@ -15,15 +15,19 @@ Conventions (each one neutralises a measured hazard; see
   the process whenever the state ran no action (``state.c``).
 * All Host access is serialised by a lock; the evaluator is safe to share
   across threads.
-* Matched rules are memoised by ticket *signature* (see
-  :class:`engine._compiler.CompiledRules`) in a bounded LRU; only misses reach
-  durable-rules.  ``memo_size=0`` turns memoisation off.
+* Matched rules are memoised exactly, on two levels: by the whole ticket
+  *signature* (see :class:`engine._compiler.CompiledRules`) in a bounded LRU,
+  and per ruleset by the projection of the signature onto the inputs that
+  ruleset reads (rules are grouped by the facts they read, so these keys have
+  small domains and hit even when whole signatures rarely repeat).  Only
+  misses of both reach durable-rules.  ``memo_size=0`` turns memoisation off.
 * A durable exception never escapes as-is: it becomes a ``TriageError`` and the
   Host is rebuilt before the next evaluation.
 """
 from __future__ import annotations
 
 import itertools
+import operator
 import json
 import threading
 import weakref
@@ -65,6 +69,16 @@ class _Host(durable_engine.Host):
         return action
 
 
+def _projection(key: tuple[int, ...]):
+    """``signature -> the part of it a ruleset reads`` (hashable)."""
+    if not key:
+        return lambda signature: ()
+    getter = operator.itemgetter(*key)
+    if len(key) == 1:
+        return lambda signature: (getter(signature),)
+    return getter
+
+
 def _release_handles(handles):
     for handle in handles:
         try:
@@ -98,8 +112,11 @@ class RuleEvaluator:
         self._finalizer = weakref.finalize(self, _release_handles, self._handles)
         with self._lock:
             self._build_host()
+        self._memo_size = memo_size
+        self._ruleset_memos: tuple[dict, ...] = tuple({} for _ in compiled.rulesets)
+        self._projections = tuple(_projection(spec.key) for spec in compiled.rulesets)
         if memo_size > 0:
-            self._lookup = lru_cache(maxsize=memo_size)(self._evaluate_signature)
+            self._lookup = lru_cache(maxsize=memo_size)(self._evaluate_grouped)
         else:
             self._lookup = self._evaluate_signature
 
@@ -165,6 +182,47 @@ class RuleEvaluator:
         self._rulesets = tuple((name, host.get_ruleset(name), spec.fields)
                                for name, spec in zip(names, self.compiled.rulesets))
         self._host, self._names = host, names
+
+    def _evaluate_grouped(self, signature: tuple) -> tuple[str, ...]:
+        """Matched rules from the per-ruleset memos; only rulesets not seen with
+        their part of ``signature`` are asked (all in one locked call)."""
+        fired: set[int] = set()
+        missing = []
+        for k, (memo, project) in enumerate(zip(self._ruleset_memos, self._projections)):
+            found = memo.get(project(signature))
+            if found is None:
+                missing.append(k)
+            else:
+                fired.update(found)
+        if missing:
+            fired.update(self._ask_durable(signature, missing))
+        ids = self._ids
+        return tuple(ids[p] for p in sorted(fired))
+
+    def _ask_durable(self, signature: tuple, which: list[int]) -> set[int]:
+        with self._lock:
+            if self._closed:
+                raise TriageError("the rule evaluator was closed")
+            if self._host is None:
+                self._build_host()
+            fired: set[int] = set()
+            self._fired, self._owner = fired, threading.get_ident()
+            try:
+                for k in which:
+                    before = set(fired)
+                    name, ruleset, fields = self._rulesets[k]
+                    self._assert_one(name, ruleset, fields, signature)
+                    memo = self._ruleset_memos[k]
+                    if len(memo) >= self._memo_size:
+                        memo.clear()
+                    memo[self._projections[k](signature)] = tuple(fired - before)
+            except TriageError:
+                self._host = None  # rebuild before the next evaluation
+                raise
+            finally:
+                self._fired = self._owner = None
+            self.durable_calls += 1
+        return fired
 
     def _evaluate_signature(self, signature: tuple) -> tuple[str, ...]:
         with self._lock:

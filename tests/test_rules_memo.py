@@ -1,0 +1,44 @@
+"""Rules are grouped by the facts they read, and each group is memoised on its own inputs."""
+from engine import PolicySet
+from engine._compiler import MAX_GROUP_INPUTS, _cardinality
+from conftest import POLICIES
+
+CREATED = "2024-03-27T16:00:00+01:00"
+
+
+def _evaluator():
+    policies = PolicySet.load(POLICIES)
+    triage = policies._compiled.triage_versions[-1]
+    return policies, triage.evaluator
+
+
+def test_shipped_rules_are_grouped_into_small_input_domains():
+    _, evaluator = _evaluator()
+    compiled = evaluator.compiled
+    assert len(compiled.rulesets) > 1
+    positions = sorted(p for r in compiled.rulesets for p in r.rule_positions)
+    assert positions == list(range(len(compiled.rules)))  # every rule in exactly one ruleset
+    for ruleset in compiled.rulesets:
+        size = 1
+        for i in ruleset.key:
+            size *= _cardinality(compiled.slots[i])
+        assert size <= MAX_GROUP_INPUTS
+
+
+def test_a_ticket_new_only_to_one_group_asks_durable_for_that_group_only():
+    policies, evaluator = _evaluator()
+    base = {"id": "A", "created_at": CREATED, "service": "charging", "symptom": "down", "customers_affected": 3,
+            "workaround": False, "gdpr_breach_suspected": "none"}
+    first = policies.evaluate(base)
+    calls = evaluator.durable_calls
+    memo_sizes = [len(m) for m in evaluator._ruleset_memos]
+    # gdpr is read by one group only: the other groups answer from their memos
+    second = policies.evaluate({**base, "id": "B", "gdpr_breach_suspected": "minor"})
+    assert evaluator.durable_calls == calls + 1
+    grown = [len(m) - n for m, n in zip(evaluator._ruleset_memos, memo_sizes)]
+    assert sorted(grown) == [0] * (len(grown) - 1) + [1]
+    assert first.matched_rules == ("core-feature-down",)
+    assert second.matched_rules == ("core-feature-down", "gdpr-minor")
+    # and the same ticket again is answered by the signature memo
+    policies.evaluate({**base, "id": "C", "gdpr_breach_suspected": "minor"})
+    assert evaluator.durable_calls == calls + 1

@@ -84,16 +84,19 @@ class ImpactReport:
         }
 
 
-def _instant(text: str):
-    from datetime import datetime
-    return datetime.fromisoformat(text)
-
-
-def _outcome(policies: Any, ticket: Any) -> dict | str:
+def _outcome(policies: Any, ticket: Any):
     try:
-        return policies.evaluate(ticket).to_dict()
+        return policies.evaluate(ticket)
     except TicketError as exc:
         return str(exc)
+
+
+def _operator_fields(decision: Any) -> dict:
+    op = decision.operator_sla
+    if op is None:
+        return {}
+    return {"id": op.sla.id, "flagged": op.flagged, "first_level_due": op.first_level_due,
+            "second_level_due": op.second_level_due, "total_due": op.total_due}
 
 
 def compare(base: Any, head: Any, items: Iterable, top: int = 10,
@@ -104,52 +107,57 @@ def compare(base: Any, head: Any, items: Iterable, top: int = 10,
     for n, item in enumerate(items):
         if progress and n % 1000 == 0:
             progress(n)
+        report.tickets += 1
         if item.error is not None:
-            report.tickets += 1
             report.failed_both += 1
             continue
-        report.tickets += 1
         a, b = _outcome(base, item.ticket), _outcome(head, item.ticket)
         if isinstance(a, str) or isinstance(b, str):
             if isinstance(a, str) and isinstance(b, str):
                 report.failed_both += 1
                 continue
-            ticket_id = (b if isinstance(a, str) else a)["ticket_id"]
-            note = "fails under base: " + a if isinstance(a, str) else "fails under head: " + b
+            ticket_id = (b if isinstance(a, str) else a).ticket_id
             if isinstance(a, str):
                 report.only_base_fails += 1
+                note = "fails under base: " + a
             else:
                 report.only_head_fails += 1
+                note = "fails under head: " + b
             report.changed += 1
-            _keep(heap, top, Change(ticket_id, item.line, None if isinstance(a, str) else a["priority"],
-                                    None if isinstance(b, str) else b["priority"], {}, [note]), n)
+            _keep(heap, top, Change(ticket_id, item.line, None if isinstance(a, str) else a.priority,
+                                    None if isinstance(b, str) else b.priority, {}, [note]), n)
             continue
-        change = Change(a["ticket_id"], item.line, a["priority"], b["priority"], {}, [])
-        if a["priority"] != b["priority"]:
+        change = None
+        if a.priority != b.priority:
             report.priority_changed += 1
-            report.matrix[a["priority"]][b["priority"]] += 1
-            change.notes.append(f"priority {a['priority']} -> {b['priority']}")
+            report.matrix[a.priority][b.priority] += 1
+            change = Change(a.ticket_id, item.line, a.priority, b.priority, {},
+                            [f"priority {a.priority} -> {b.priority}"])
         moved = False
         for name in DUE_FIELDS:
-            if a[name] != b[name]:
-                delta = (_instant(b[name]) - _instant(a[name])).total_seconds()
-                if delta:
-                    moved = True
-                    report.shifts[name].append(delta)
-                    change.shifts[name] = delta
+            delta = (getattr(b, name) - getattr(a, name)).total_seconds()
+            if delta:
+                moved = True
+                report.shifts[name].append(delta)
+                if change is None:
+                    change = Change(a.ticket_id, item.line, a.priority, b.priority, {}, [])
+                change.shifts[name] = delta
         if moved:
             report.due_moved += 1
-        op_a, op_b = a["operator_sla"] or {}, b["operator_sla"] or {}
-        differing = [f for f in OPERATOR_FIELDS if op_a.get(f) != op_b.get(f)]
-        if differing:
-            report.operator_changed += 1
-            for f in differing:
-                report.operator_changes[f] = report.operator_changes.get(f, 0) + 1
-            if op_a.get("id") != op_b.get("id"):
-                change.notes.append(f"operator SLA {op_a.get('id')} -> {op_b.get('id')}")
-            else:
-                change.notes.append("operator SLA " + ", ".join(differing) + " changed")
-        if change.notes or change.shifts:
+        if a.operator_sla is not None or b.operator_sla is not None:
+            op_a, op_b = _operator_fields(a), _operator_fields(b)
+            differing = [f for f in OPERATOR_FIELDS if op_a.get(f) != op_b.get(f)]
+            if differing:
+                report.operator_changed += 1
+                for f in differing:
+                    report.operator_changes[f] = report.operator_changes.get(f, 0) + 1
+                if change is None:
+                    change = Change(a.ticket_id, item.line, a.priority, b.priority, {}, [])
+                if op_a.get("id") != op_b.get("id"):
+                    change.notes.append(f"operator SLA {op_a.get('id')} -> {op_b.get('id')}")
+                else:
+                    change.notes.append("operator SLA " + ", ".join(differing) + " changed")
+        if change is not None:
             report.changed += 1
             _keep(heap, top, change, n)
     report.examples = [c for _, _, c in sorted(heap, key=lambda e: (e[0], -e[1]), reverse=True)]

@@ -34,11 +34,13 @@ class _Duplicate(ValueError):
 
 
 def _pairs(pairs: list[tuple[str, Any]]) -> dict:
-    out: dict = {}
-    for key, value in pairs:
-        if key in out:
-            raise _Duplicate(f"duplicate field {key!r}")
-        out[key] = value
+    out = dict(pairs)
+    if len(out) != len(pairs):  # rare: find the culprit for the message
+        seen: set = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _Duplicate(f"duplicate field {key!r}")
+            seen.add(key)
     return out
 
 

@@ -14,8 +14,8 @@ from typing import Callable, Iterable, Iterator
 
 from ._calendar import check_calendar_spec
 from ._duration import Duration
-from ._errors import WARNING, Problem
-from ._facts import check_facts, parse_facts
+from ._errors import WARNING, Problem, TicketError
+from ._facts import check_facts, compile_ticket_validator, parse_facts
 from ._compiler import build_rules
 from ._loader import PolicyDocument
 from ._schemas import did_you_mean
@@ -215,6 +215,34 @@ def _operator_checks(sla_docs: list[PolicyDocument], loc_docs: list[PolicyDocume
                 bound[loc_id] = f"SLA {sla['id']!r}"
 
 
+def _policy_test_tickets(docs: list[PolicyDocument]) -> Iterator[Located]:
+    """Each PolicyTest ticket must be a valid ticket for the TriagePolicy in effect on its date."""
+    triage = sorted((d for d in docs if d.kind == "TriagePolicy"), key=lambda d: d.effective_from or "")
+    validators = []
+    for doc in triage:
+        if any(p.is_error for p in check_facts(doc.spec["facts"])):
+            return  # the vocabulary itself is reported; tickets cannot be checked against it
+        validators.append((doc.effective_from or "", compile_ticket_validator(parse_facts(doc.spec["facts"]))))
+    if not validators:
+        return
+    for doc in docs:
+        if doc.kind != "PolicyTest":
+            continue
+        for i, case in enumerate(doc.spec["cases"]):
+            ticket = case["ticket"]
+            created = ticket.get("created_at")
+            day = created[:10] if isinstance(created, str) else ""
+            validate = validators[0][1]
+            for since, candidate in validators:
+                if since <= day:
+                    validate = candidate
+            try:
+                validate(ticket)
+            except TicketError as exc:
+                for problem in exc.problems:
+                    yield doc, problem.prefixed("spec", "cases", i, "ticket")
+
+
 # --------------------------------------------------------------------------- driver
 def run_checks(docs: list[PolicyDocument], broken: Iterable[tuple[str, str]] = ()) -> list[Problem]:
     """Every semantic problem of the schema-valid ``docs``, located and de-duplicated, in file order."""
@@ -225,6 +253,7 @@ def run_checks(docs: list[PolicyDocument], broken: Iterable[tuple[str, str]] = (
             located.extend((doc, p) for p in check(doc))
     groups = group_versions(docs)
     located.extend(_duplicate_versions(groups))
+    located.extend(_policy_test_tickets(docs))
     for day in change_dates(docs):
         located.extend(_snapshot_checks(snapshot(groups, day), day, frozenset(broken)))
     out: dict = {}

@@ -536,7 +536,7 @@ def compile_ticket_validator(facts: Mapping[str, Fact]) -> Callable[[object], No
             if check is None:
                 hint = did_you_mean(key, names)
                 problem = Problem(f"unknown field {str(key)!r}{_mean_suffix(hint)}", (key,),
-                                  suggestion=hint, field=str(key))
+                                  suggestion=hint, field=str(key), on_key=True)
             else:
                 try:
                     out[key] = check(value)

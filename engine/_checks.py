@@ -155,6 +155,17 @@ def _snapshot_checks(docs: list[PolicyDocument], day: str, broken: frozenset) ->
                                 {kind for kind, _ in broken})
 
 
+def _duplicate_id(seen: dict, doc: PolicyDocument, key: str, i: int, what: str) -> Located | None:
+    """Record ``doc.spec[key][i]["id"]`` in ``seen``; a problem if an earlier item has it already."""
+    item_id = doc.spec[key][i]["id"]
+    if item_id not in seen:
+        seen[item_id] = (doc, i)
+        return None
+    first_doc, first_i = seen[item_id]
+    line, _ = first_doc.source.locate(("spec", key, first_i, "id"))
+    return doc, Problem(f"duplicate {what} id {item_id!r} (also at {first_doc.file}:{line})", ("spec", key, i, "id"))
+
+
 def _operator_checks(sla_docs: list[PolicyDocument], loc_docs: list[PolicyDocument], day: str,
                      broken_kinds: set[str]) -> Iterator[Located]:
     # SLA ids and location ids are pooled across documents: if a document of either kind failed its
@@ -164,15 +175,11 @@ def _operator_checks(sla_docs: list[PolicyDocument], loc_docs: list[PolicyDocume
     defaults: list[tuple[PolicyDocument, int]] = []
     for doc in sla_docs:
         for i, sla in enumerate(doc.spec["slas"]):
-            if sla["id"] in slas:
-                first_doc, first_i = slas[sla["id"]]
-                line, _ = first_doc.source.locate(("spec", "slas", first_i, "id"))
-                yield doc, Problem(f"duplicate SLA id {sla['id']!r} (also at {first_doc.file}:{line})",
-                                   ("spec", "slas", i, "id"))
-                continue
-            slas[sla["id"]] = (doc, i)
-            if sla.get("default"):
+            if sla.get("default"):  # counted even on a duplicate id, so one fault is reported once
                 defaults.append((doc, i))
+            duplicate = _duplicate_id(slas, doc, "slas", i, "SLA")
+            if duplicate:
+                yield duplicate
     if sla_docs and not defaults and slas_complete:
         doc = sla_docs[0]
         yield doc, Problem("no default SLA: mark exactly one SLA with 'default: true' (new locations get it)",
@@ -190,13 +197,10 @@ def _operator_checks(sla_docs: list[PolicyDocument], loc_docs: list[PolicyDocume
     bound: dict[str, str] = {}
     for doc in loc_docs:
         for i, loc in enumerate(doc.spec["locations"]):
-            if loc["id"] in locations:
-                first_doc, first_i = locations[loc["id"]]
-                line, _ = first_doc.source.locate(("spec", "locations", first_i, "id"))
-                yield doc, Problem(f"duplicate location id {loc['id']!r} (also at {first_doc.file}:{line})",
-                                   ("spec", "locations", i, "id"))
+            duplicate = _duplicate_id(locations, doc, "locations", i, "location")
+            if duplicate:
+                yield duplicate
                 continue
-            locations[loc["id"]] = (doc, i)
             if "sla" in loc and slas_complete:
                 yield from _reference(doc, ("spec", "locations", i, "sla"), "SLA", loc["sla"], slas, "SLA", day)
                 bound[loc["id"]] = f"its own 'sla: {loc['sla']}'"

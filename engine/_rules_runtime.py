@@ -199,7 +199,9 @@ class RuleEvaluator:
         ids = self._ids
         return tuple(ids[p] for p in sorted(fired))
 
-    def _ask_durable(self, signature: tuple, which: list[int]) -> set[int]:
+    def _ask_durable(self, signature: tuple, which, remember: bool = True) -> set[int]:
+        """Assert ``signature`` into the rulesets ``which``; the positions of the rules that fired.
+        With ``remember``, each ruleset's answer goes into its memo."""
         with self._lock:
             if self._closed:
                 raise TriageError("the rule evaluator was closed")
@@ -209,13 +211,14 @@ class RuleEvaluator:
             self._fired, self._owner = fired, threading.get_ident()
             try:
                 for k in which:
-                    before = set(fired)
+                    before = set(fired) if remember else None
                     name, ruleset, fields = self._rulesets[k]
                     self._assert_one(name, ruleset, fields, signature)
-                    memo = self._ruleset_memos[k]
-                    if len(memo) >= self._memo_size:
-                        memo.clear()
-                    memo[self._projections[k](signature)] = tuple(fired - before)
+                    if remember:
+                        memo = self._ruleset_memos[k]
+                        if len(memo) >= self._memo_size:
+                            memo.clear()
+                        memo[self._projections[k](signature)] = tuple(fired - before)
             except TriageError:
                 self._host = None  # rebuild before the next evaluation
                 raise
@@ -225,22 +228,7 @@ class RuleEvaluator:
         return fired
 
     def _evaluate_signature(self, signature: tuple) -> tuple[str, ...]:
-        with self._lock:
-            if self._closed:
-                raise TriageError("the rule evaluator was closed")
-            if self._host is None:
-                self._build_host()
-            fired: set[int] = set()
-            self._fired, self._owner = fired, threading.get_ident()
-            try:
-                for name, ruleset, fields in self._rulesets:
-                    self._assert_one(name, ruleset, fields, signature)
-            except TriageError:
-                self._host = None  # rebuild before the next evaluation
-                raise
-            finally:
-                self._fired = self._owner = None
-            self.durable_calls += 1
+        fired = self._ask_durable(signature, range(len(self.compiled.rulesets)), remember=False)
         ids = self._ids
         return tuple(ids[p] for p in sorted(fired))
 

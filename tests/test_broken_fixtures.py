@@ -1,7 +1,8 @@
 """Broken-policy fixtures, each paired with the exact problems `triage validate` must report.
 
 A fixture in tests/fixtures/broken/ is added to a copy of the shipped policy set
-as ``extra.yaml`` (or replaces the file named by a first line ``# replaces: F``).
+as ``extra.yaml`` (or as the file named by a first line ``# file: F``, which may
+replace a shipped file).
 Its ``# expect:`` lines are the exact ``file:line:col: message`` lines for files
 it touches; ``# other files: N`` is how many problems land in shipped files.
 """
@@ -18,8 +19,8 @@ FIXTURES = sorted((Path(__file__).parent / "fixtures" / "broken").glob("*.yaml")
 @pytest.mark.parametrize("fixture", FIXTURES, ids=lambda p: p.stem)
 def test_broken_fixture(runner, policy_copy, fixture):
     text = fixture.read_text()
-    replaces = re.match(r"# replaces: (\S+)\n", text)
-    target = replaces.group(1) if replaces else "extra.yaml"
+    named = re.match(r"# file: (\S+)\n", text)
+    target = named.group(1) if named else "extra.yaml"
     (policy_copy / target).write_text(text)
     expected = re.findall(r"^# expect: (.*)$", text, re.M)
     others = int(re.search(r"^# other files: (\d+)$", text, re.M).group(1))

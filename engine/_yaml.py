@@ -45,6 +45,13 @@ _STANDARD_TAGS = {
 }
 _resolver = yaml.resolver.Resolver()
 _constructor = yaml.constructor.SafeConstructor()
+_AS_TEXT = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp"}
+_CONSTRUCT = {
+    "tag:yaml.org,2002:int": _constructor.construct_yaml_int,
+    "tag:yaml.org,2002:float": _constructor.construct_yaml_float,
+    "tag:yaml.org,2002:bool": _constructor.construct_yaml_bool,
+    "tag:yaml.org,2002:null": _constructor.construct_yaml_null,
+}
 # YAML 1.1 turns plain yes/no/on/off into booleans: the "Norway problem".
 _YAML11_BOOLS = {"yes", "no", "on", "off", "y", "n"}
 
@@ -116,11 +123,15 @@ def _scalar(event: yaml.ScalarEvent, file: str) -> Any:
         raise YamlError(_problem(f"tag {tag!r} is not allowed in policy files", file, event.start_mark))
     if tag in (None, "!"):
         tag = _resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
-    if tag == "tag:yaml.org,2002:timestamp":
-        return event.value  # dates stay text ("2024-06-05"); schemas check their form
+    if tag in _AS_TEXT:
+        return event.value  # strings, and dates kept as text ("2024-06-05"); schemas check their form
+    construct = _CONSTRUCT.get(tag)
+    if construct is None:
+        raise YamlError(_problem(f"tag {tag!r} cannot be used on a scalar", file, event.start_mark))
     node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
     try:
-        return _constructor.construct_object(node, deep=True)
+        # the constructor functions directly: construct_object() would remember every node forever
+        return construct(node)
     except (yaml.YAMLError, ValueError, OverflowError) as exc:
         raise YamlError(_problem(f"cannot read scalar {event.value!r}: {exc}", file, event.start_mark)) from None
 

@@ -132,3 +132,15 @@ def test_multi_document_file_skips_empty_documents():
     docs = list(iter_documents("---\na: 1\n---\n---\nb: 2\n", "f"))
     assert [d.data for d in docs] == [{"a": 1}, {"b": 2}]
     assert [d.line for d in docs] == [1, 4]
+
+
+def test_scalars_are_typed_and_nothing_is_retained():
+    import engine._yaml as module
+    (doc,) = iter_documents("a: 1\nb: 1.5\nc: true\nd: null\ne: 2024-01-01\nf: x\ng: !!str 5\nh: 0x1F\n", "f")
+    assert doc.data == {"a": 1, "b": 1.5, "c": True, "d": None, "e": "2024-01-01", "f": "x", "g": "5", "h": 31}
+    # regression: construct_object() kept every scalar node of every file ever read
+    assert module._constructor.constructed_objects == {}
+
+
+def test_collection_tag_on_a_scalar_is_refused():
+    assert _refusal("a: !!map x\n") == "p.yaml:1:4: tag 'tag:yaml.org,2002:map' cannot be used on a scalar"

@@ -1,9 +1,9 @@
 """The result of evaluating one ticket, and how it serialises."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 from ._operator import OperatorDeadlines
 
@@ -18,13 +18,13 @@ class Target:
     due: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     """Priority and due dates of one ticket, with everything needed to explain them.
 
     ``priority`` is the final priority (the override's, if any); ``rules_priority``
     is what the rules gave.  Due dates are aware datetimes in the calendar's zone,
-    counted from the ticket's ``created_at``.
+    counted from the ticket's ``created_at``.  Immutable (a named tuple: one is
+    built per ticket, and a tuple is the cheapest immutable record to build).
     """
 
     ticket_id: str
@@ -41,7 +41,7 @@ class Decision:
     resolution_target: str
     operator_sla: OperatorDeadlines | None
     policy: Mapping[str, Any]         # digest, revision, documents used
-    business_calendar: Any = field(default=None, repr=False, compare=False)
+    business_calendar: Any = None     # the BusinessCalendar the due dates were counted on
 
     @property
     def targets(self) -> tuple[Target, Target]:

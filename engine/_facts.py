@@ -128,6 +128,11 @@ def parse_rfc3339(text: str) -> datetime:
     date, clock, frac, offset = m.groups()
     if offset is None:
         raise ValueError(f"{text!r} has no UTC offset; add 'Z' or ±hh:mm (e.g. 2024-04-02T09:30:00+02:00)")
+    if frac is None and offset != "z":  # the common form: fromisoformat reads it as is
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise ValueError(f"{text!r} is not a valid datetime: {exc}") from None
     iso = f"{date}T{clock}"
     if frac:
         iso += "." + frac[:6].ljust(6, "0")

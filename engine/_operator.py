@@ -21,7 +21,7 @@ Conventions (the contract, see the README):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -111,7 +111,19 @@ def _clock(timezone: str, weekdays_only: bool) -> BusinessCalendar:
 
 def level_due(start: datetime, level: Level, timezone: str) -> datetime:
     """When ``level`` is due for a clock started at ``start``, in ``timezone``."""
+    elapsed = _elapsed(level)
+    if elapsed is not None:  # every hour counts: plain elapsed time, added in UTC
+        clock = _clock(timezone, False)
+        return (start.astimezone(UTC) + elapsed).astimezone(clock.tz)
     return _clock(timezone, level.weekdays_only).add(start, _counted(level))
+
+
+@lru_cache(maxsize=1024)
+def _elapsed(level: Level) -> timedelta | None:
+    """The level as a timedelta when it is plain elapsed time (minutes/hours, every day)."""
+    if level.weekdays_only or level.within.unit not in ("minutes", "hours"):
+        return None
+    return timedelta(microseconds=level.within.microseconds())
 
 
 @lru_cache(maxsize=1024)

@@ -246,9 +246,29 @@ class BusinessCalendar:
             return self._from_us(us + amount)
         return self._add_days(start, amount)
 
+    def add_many(self, start: datetime, durations) -> tuple[datetime, ...]:
+        """``tuple(add(start, d) for d in durations)``, locating ``start`` once (a ticket's
+        response and resolution deadlines share their start)."""
+        us = self._to_us(start, "start")
+        located = None
+        out = []
+        for duration in durations:
+            kind, amount = self._resolve(duration, False)
+            if kind == _BUSINESS and amount > 0:
+                if located is None:
+                    yr = self._locate(us, start.year)
+                    located = (yr, yr.position(us))
+                out.append(self._from_us(self._forward_from(located[0], located[1] + amount, start)))
+            else:
+                out.append(self._apply(start, "start", kind, amount))
+        return tuple(out)
+
     def _forward(self, us: int, hint: int, amount: int, since: datetime) -> int:
         yr = self._locate(us, hint)
-        target = yr.position(us) + amount
+        return self._forward_from(yr, yr.position(us) + amount, since)
+
+    def _forward_from(self, yr: YearIndex, target: int, since: datetime) -> int:
+        """The earliest instant at business position ``target``, counted from the start of ``yr``."""
         empty = 0
         while target > yr.total:
             target -= yr.total

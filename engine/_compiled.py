@@ -48,6 +48,13 @@ class CompiledTarget:
     response_text: str    # as written, e.g. "4 business_hours"
     resolution_text: str
 
+    @property
+    def durations(self) -> tuple[Duration, Duration]:
+        return self._durations  # type: ignore[attr-defined]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_durations", (self.response, self.resolution))
+
 
 @dataclass(frozen=True)
 class CompiledTargets:

@@ -36,7 +36,7 @@ class _Due:
 @dataclass(frozen=True)
 class _Plan:
     triage: CompiledTriage
-    due: Mapping[str, _Due]             # priority -> how its due dates are computed
+    due: dict[str, _Due]                # priority -> how its due dates are computed (never mutated)
     operator: Any                       # OperatorBook or None
     operator_documents: tuple[str, ...]
 
@@ -82,7 +82,7 @@ class Evaluator:
             due[priority] = _Due(target, calendar, (triage.doc.label, targets.doc.label, calendar_doc.label))
         operator = compiled.operator_at(iso)
         book, docs = operator if operator else (None, ())
-        return _Plan(triage, MappingProxyType(due), book, tuple(d.label for d in docs))
+        return _Plan(triage, due, book, tuple(d.label for d in docs))
 
     def _policy_record(self, documents: tuple[str, ...]) -> Mapping[str, Any]:
         record = self._policy_records.get(documents)
@@ -134,8 +134,7 @@ class Evaluator:
                               f"on {facts['created_at'].date()}")
         created_at = facts["created_at"]
         calendar, target = due.calendar, due.target
-        response_due = calendar.add(created_at, target.response)
-        resolution_due = calendar.add(created_at, target.resolution)
+        response_due, resolution_due = calendar.add_many(created_at, target.durations)
 
         documents = due.documents
         operator = None

@@ -236,3 +236,13 @@ def _model_between(name: str, a: datetime, b: datetime) -> timedelta:
 def test_between_matches_a_day_by_day_model(name, a, span_us):
     b = shift(a, span_us)
     assert CALS[name].between(a, b) == _model_between(name, a, b)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.datetimes(min_value=datetime(2023, 1, 1), max_value=datetime(2027, 12, 31),
+                    timezones=st.just(timezone.utc)),
+       st.lists(st.sampled_from(["2 business_hours", "4 business_hours", "5 business_days", "20 business_days",
+                                 "0 business_hours", "3 hours", "1 days"]), min_size=1, max_size=4))
+def test_add_many_equals_add_one_by_one(start, durations):
+    cal = CALS["partner-support"]
+    assert cal.add_many(start, durations) == tuple(cal.add(start, d) for d in durations)

@@ -158,9 +158,11 @@ class _Progress:
     def __init__(self, total: int | None, label: str = "evaluating"):
         self.bar = None
         if total and total >= self.THRESHOLD and sys.stderr.isatty():
+            from rich.console import Console
             from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
-            self.bar = Progress(label, BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-                                transient=True, console=None)
+            # stderr only: stdout carries the JSON lines
+            self.bar = Progress(label, BarColumn(), DownloadColumn(), TimeRemainingColumn(), transient=True,
+                                console=Console(file=sys.stderr, force_terminal=True))
             self.task = self.bar.add_task("evaluate", total=total)
 
     def __enter__(self):

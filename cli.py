@@ -7,6 +7,7 @@ lives in ``engine``; exit codes are mapped in one place (``main``):
 """
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -192,6 +193,7 @@ def evaluate(file: str, policies_dir: str | None, fmt: str, now: str | None) -> 
     Counts go to stderr; exit 1 if any ticket failed.
     """
     policies = engine.PolicySet.load(_policy_dir(policies_dir))
+    gc.freeze()  # the loaded policy is permanent: keep it out of the collector's scans of a long stream
     at = _parse_instant(now, "--now") if now else None
     stream, size = _open_input(file)
     evaluated = failed = 0
@@ -375,8 +377,10 @@ def format_impact_markdown(report) -> str:
 @_POLICIES_OPTION
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
 @click.option("--top", type=click.IntRange(0, 1000), default=10, show_default=True, help="How many examples.")
+@click.option("--jobs", type=click.IntRange(1, 2), default=lambda: 2 if (os.cpu_count() or 1) > 1 else 1,
+              show_default="2 on a multi-core machine", help="Evaluate base and head in parallel processes.")
 def impact(paths: tuple[str, ...], base_rev: str | None, head: str | None, policies_dir: str | None, fmt: str,
-           top: int) -> None:
+           top: int, jobs: int) -> None:
     """What a policy change does to a ticket corpus, before it merges.
 
     \b
@@ -388,20 +392,24 @@ def impact(paths: tuple[str, ...], base_rev: str | None, head: str | None, polic
             raise click.UsageError("with --base, give exactly one argument: the tickets file")
         tickets = paths[0]
         policy_dir = _policy_dir(policies_dir)
-        base = engine.PolicySet.at_revision(base_rev, policy_dir)
-        if head and not os.path.isdir(head):
-            head_set = engine.PolicySet.at_revision(head, policy_dir)
-        else:
-            head_set = engine.PolicySet.load(head or policy_dir)
+        base = engine.PolicySource(policy_dir, base_rev)
+        head_source = engine.PolicySource(policy_dir, head) if head and not os.path.isdir(head) else \
+            engine.PolicySource(head or policy_dir)
     else:
         if len(paths) != 3 or head:
             raise click.UsageError("give BASE_DIR HEAD_DIR TICKETS, or --base REV TICKETS")
-        base, head_set = engine.PolicySet.load(paths[0]), engine.PolicySet.load(paths[1])
-        tickets = paths[2]
+        base, head_source, tickets = engine.PolicySource(paths[0]), engine.PolicySource(paths[1]), paths[2]
     stream, size = _open_input(tickets)
+    input_format = _format_for(tickets, "auto")
+    gc.freeze()  # what is loaded so far lives to the end: keep it out of the collector's scans
     with _Progress(size, "comparing") as progress:
-        items = engine.read_tickets(stream, format=_format_for(tickets, "auto"), progress=progress.update)
-        report = base.compare(head_set, items, top=top)
+        if tickets == "-":  # one pass over stdin, both versions here
+            items = engine.read_tickets(stream, format=input_format, progress=progress.update)
+            report = base.load().compare(head_source.load(), items, top=top)
+        else:
+            stream.close()
+            report = engine.compare_files(base, head_source, tickets, input_format=input_format, top=top,
+                                          jobs=jobs, progress=progress.update if progress.bar else None)
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:

@@ -6,7 +6,8 @@ as JSONL, then times, in one run:
 
 * the library path: ``PolicySet.at_revision("HEAD")`` + ``PolicySet.load``
   + ``read_tickets`` + ``compare`` (what ``triage impact`` does), and
-* the command itself, ``triage impact --base HEAD tickets.jsonl``, as a subprocess.
+* the command itself, ``triage impact --base HEAD tickets.jsonl``, as a subprocess
+  (three runs; it evaluates base and head in two processes).
 
 Goal: under 10 s for 100,000 tickets.  Exits 1 if the report is wrong (the
 changed rule must move tickets between exactly the expected priorities).
@@ -74,11 +75,14 @@ def main() -> int:
             report = base.compare(head, read_tickets(handle))
         compare = time.perf_counter() - t
 
-        t = time.perf_counter()
-        cli = subprocess.run([sys.executable, str(ROOT / "cli.py"), "impact", "--base", "HEAD", str(corpus),
-                              "--format", "json"], capture_output=True, text=True)
-        command = time.perf_counter() - t
-        cli_report = json.loads(cli.stdout) if cli.returncode == 0 else None
+        runs = []
+        for _ in range(3):  # this machine's timings vary by tens of percent from run to run
+            t = time.perf_counter()
+            cli = subprocess.run([sys.executable, str(ROOT / "cli.py"), "impact", "--base", "HEAD", str(corpus),
+                                  "--format", "json"], capture_output=True, text=True)
+            runs.append(time.perf_counter() - t)
+            cli_report = json.loads(cli.stdout) if cli.returncode == 0 else None
+        command, typical = min(runs), sorted(runs)[1]
 
     matrix = report.matrix
     wrong = []
@@ -96,10 +100,10 @@ def main() -> int:
     print(f"{'load base (from git) + head':<44}{load:>10.2f}")
     print(f"{'read + evaluate twice + compare':<44}{compare:>10.2f}")
     print(f"{'library total':<44}{total:>10.2f}   ({args.n / compare:,.0f} tickets/s through both versions)")
-    print(f"{'triage impact --base HEAD (subprocess)':<44}{command:>10.2f}")
+    print(f"{'triage impact --base HEAD (subprocess), best':<44}{command:>10.2f}   (median of 3: {typical:.2f})")
     print(f"changed: {report.changed:,}  priority: {report.priority_changed:,}  due dates: {report.due_moved:,}  "
           f"operator SLA: {report.operator_changed:,}")
-    print(f"goal: under 10 s -> {'met' if command < 10 else 'MISSED'}")
+    print(f"goal: under 10 s -> {'met' if typical < 10 else 'MISSED'} (median)")
     for message in wrong:
         print("WRONG:", message)
     return 1 if wrong else 0

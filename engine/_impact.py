@@ -1,7 +1,8 @@
 """The impact of a policy change on a ticket corpus, before it merges.
 
-Every ticket is evaluated under the base and the head policy sets, in one
-streaming pass.  The report counts priority transitions (a P1–P4 × P1–P4
+Every ticket is evaluated under the base and the head policy sets: in one
+streaming pass (``compare``), or for a ticket file in two processes at once
+(``compare_files``), one per policy set.  The report counts priority transitions (a P1–P4 × P1–P4
 matrix), due dates that moved (with the distribution of the shift), operator
 SLA changes, tickets that fail under one version only, and keeps the largest
 changes as examples.
@@ -17,7 +18,11 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import median
-from typing import Any, Callable, Iterable
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor, wait
+from contextlib import nullcontext
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Iterable, NamedTuple
 
 from ._errors import TicketError, TriageError
 
@@ -84,84 +89,161 @@ class ImpactReport:
         }
 
 
-def _outcome(policies: Any, ticket: Any):
+class Outcome(NamedTuple):
+    """What the comparison needs of one decision: small and cheap to send between processes.
+    Instants are integer microseconds since the epoch (only instants and shifts matter here)."""
+
+    ticket_id: str
+    priority: str
+    response_due: int
+    resolution_due: int
+    operator: tuple | None  # (id, flagged, first_level_due, second_level_due, total_due)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_US = timedelta(microseconds=1)
+
+
+def outcome(policies: Any, ticket: Any) -> Outcome | str:
+    """The outcome of ``ticket`` under ``policies``, or the ticket's error message."""
     try:
-        return policies.evaluate(ticket)
+        d = policies.evaluate(ticket)
     except TicketError as exc:
         return str(exc)
-
-
-def _operator_fields(decision: Any) -> dict:
-    op = decision.operator_sla
-    if op is None:
-        return {}
-    return {"id": op.sla.id, "flagged": op.flagged, "first_level_due": op.first_level_due,
-            "second_level_due": op.second_level_due, "total_due": op.total_due}
+    op = d.operator_sla
+    return Outcome(d.ticket_id, d.priority, (d.response_due - _EPOCH) // _US, (d.resolution_due - _EPOCH) // _US,
+                   None if op is None else (op.sla.id, op.flagged, (op.first_level_due - _EPOCH) // _US,
+                                            (op.second_level_due - _EPOCH) // _US, (op.total_due - _EPOCH) // _US))
 
 
 def compare(base: Any, head: Any, items: Iterable, top: int = 10,
             progress: Callable[[int], None] | None = None) -> ImpactReport:
-    """Evaluate every ``TicketInput`` of ``items`` under ``base`` and ``head`` (PolicySets)."""
-    report = ImpactReport(_describe(base), _describe(head))
+    """Evaluate every ``TicketInput`` of ``items`` under ``base`` and ``head`` (PolicySets), in one pass."""
+    def pairs():
+        for n, item in enumerate(items):
+            if progress and n % 1000 == 0:
+                progress(n)
+            if item.error is not None:
+                yield item.line, None, None
+            else:
+                yield item.line, outcome(base, item.ticket), outcome(head, item.ticket)
+    return summarise(pairs(), _describe(base), _describe(head), top)
+
+
+def summarise(pairs: Iterable[tuple[int, Any, Any]], base: dict, head: dict, top: int = 10) -> ImpactReport:
+    """The report for ``(line, base outcome, head outcome)`` triples (an outcome: ``Outcome``, an
+    error message, or None for an input line that could not be read)."""
+    report = ImpactReport(base, head)
     heap: list = []
-    for n, item in enumerate(items):
-        if progress and n % 1000 == 0:
-            progress(n)
+    for n, (line, a, b) in enumerate(pairs):
         report.tickets += 1
-        if item.error is not None:
-            report.failed_both += 1
-            continue
-        a, b = _outcome(base, item.ticket), _outcome(head, item.ticket)
-        if isinstance(a, str) or isinstance(b, str):
-            if isinstance(a, str) and isinstance(b, str):
+        a_ok, b_ok = isinstance(a, Outcome), isinstance(b, Outcome)
+        if not (a_ok and b_ok):
+            if not a_ok and not b_ok:
                 report.failed_both += 1
                 continue
-            ticket_id = (b if isinstance(a, str) else a).ticket_id
-            if isinstance(a, str):
-                report.only_base_fails += 1
-                note = "fails under base: " + a
-            else:
+            if a_ok:
                 report.only_head_fails += 1
-                note = "fails under head: " + b
+                change = Change(a.ticket_id, line, a.priority, None, {}, [f"fails under head: {b}"])
+            else:
+                report.only_base_fails += 1
+                change = Change(b.ticket_id, line, None, b.priority, {}, [f"fails under base: {a}"])
             report.changed += 1
-            _keep(heap, top, Change(ticket_id, item.line, None if isinstance(a, str) else a.priority,
-                                    None if isinstance(b, str) else b.priority, {}, [note]), n)
+            _keep(heap, top, change, n)
             continue
         change = None
         if a.priority != b.priority:
             report.priority_changed += 1
             report.matrix[a.priority][b.priority] += 1
-            change = Change(a.ticket_id, item.line, a.priority, b.priority, {},
-                            [f"priority {a.priority} -> {b.priority}"])
+            change = Change(a.ticket_id, line, a.priority, b.priority, {}, [f"priority {a.priority} -> {b.priority}"])
         moved = False
-        for name in DUE_FIELDS:
-            delta = (getattr(b, name) - getattr(a, name)).total_seconds()
-            if delta:
+        for name, x, y in (("response_due", a.response_due, b.response_due),
+                           ("resolution_due", a.resolution_due, b.resolution_due)):
+            if x != y:
+                delta = (y - x) / 1e6  # seconds
                 moved = True
                 report.shifts[name].append(delta)
                 if change is None:
-                    change = Change(a.ticket_id, item.line, a.priority, b.priority, {}, [])
+                    change = Change(a.ticket_id, line, a.priority, b.priority, {}, [])
                 change.shifts[name] = delta
         if moved:
             report.due_moved += 1
-        if a.operator_sla is not None or b.operator_sla is not None:
-            op_a, op_b = _operator_fields(a), _operator_fields(b)
-            differing = [f for f in OPERATOR_FIELDS if op_a.get(f) != op_b.get(f)]
-            if differing:
-                report.operator_changed += 1
-                for f in differing:
-                    report.operator_changes[f] = report.operator_changes.get(f, 0) + 1
-                if change is None:
-                    change = Change(a.ticket_id, item.line, a.priority, b.priority, {}, [])
-                if op_a.get("id") != op_b.get("id"):
-                    change.notes.append(f"operator SLA {op_a.get('id')} -> {op_b.get('id')}")
-                else:
-                    change.notes.append("operator SLA " + ", ".join(differing) + " changed")
+        if a.operator != b.operator:
+            op_a, op_b = a.operator or (None,) * 5, b.operator or (None,) * 5
+            differing = [f for f, x, y in zip(OPERATOR_FIELDS, op_a, op_b) if x != y]
+            report.operator_changed += 1
+            for f in differing:
+                report.operator_changes[f] = report.operator_changes.get(f, 0) + 1
+            if change is None:
+                change = Change(a.ticket_id, line, a.priority, b.priority, {}, [])
+            if op_a[0] != op_b[0]:
+                change.notes.append(f"operator SLA {op_a[0]} -> {op_b[0]}")
+            else:
+                change.notes.append("operator SLA " + ", ".join(differing) + " changed")
         if change is not None:
             report.changed += 1
             _keep(heap, top, change, n)
     report.examples = [c for _, _, c in sorted(heap, key=lambda e: (e[0], -e[1]), reverse=True)]
     return report
+
+
+# --------------------------------------------------------------------------- in two processes
+@dataclass(frozen=True)
+class PolicySource:
+    """Where a policy set comes from: a directory, or a directory as of a git revision."""
+
+    path: str
+    rev: str | None = None
+
+    def load(self) -> Any:
+        from ._policyset import PolicySet  # the policy set module imports this one
+        return PolicySet.at_revision(self.rev, self.path) if self.rev else PolicySet.load(self.path)
+
+
+def _outcomes_of_file(source: PolicySource, tickets: str, input_format: str, done: Any = None) -> tuple[dict, list]:
+    """Worker: load ``source``, evaluate every ticket of the file; (description, [(line, outcome)]).
+    ``done``, a shared value, follows the bytes read."""
+    from ._ticket_io import read_tickets
+    policies = source.load()
+    out = []
+    last = 0
+
+    def progress(consumed: int) -> None:
+        nonlocal last
+        if done is not None and consumed - last >= 1 << 20:
+            done.value = last = consumed
+
+    with open(tickets, "rb") as handle:
+        for item in read_tickets(handle, format=input_format, progress=progress):
+            out.append((item.line, None if item.error is not None else outcome(policies, item.ticket)))
+    return _describe(policies), out
+
+
+def compare_files(base: PolicySource, head: PolicySource, tickets: str, *, input_format: str = "auto",
+                  top: int = 10, jobs: int = 2, progress: Callable[[int], None] | None = None) -> ImpactReport:
+    """Like ``compare`` for a ticket file, evaluating base and head in parallel processes.
+
+    A second process reads the file and evaluates it under ``head`` while this
+    one does the same under ``base``; then this one compares.  ``jobs=1`` does it
+    all here.  ``progress`` is called with the bytes of the file done under head
+    (the slower side, once base is done)."""
+    from ._ticket_io import read_tickets
+    if jobs < 2:
+        base_set, head_set = base.load(), head.load()
+        with open(tickets, "rb") as handle:
+            return compare(base_set, head_set, read_tickets(handle, format=input_format, progress=progress),
+                           top=top)
+    # head in a second process, base here: two cores, and only one result list to send back
+    with multiprocessing.Manager() if progress else nullcontext() as manager, \
+            ProcessPoolExecutor(max_workers=1) as pool:
+        counter = manager.Value("q", 0) if manager else None
+        future = pool.submit(_outcomes_of_file, head, tickets, input_format, counter)
+        base_desc, a = _outcomes_of_file(base, tickets, input_format)
+        while progress and not future.done():
+            wait([future], timeout=0.2)
+            progress(counter.value)
+        head_desc, b = future.result()
+    return summarise(((line, x, y) for (line, x), (_, y) in zip(a, b)), base_desc, head_desc, top)
 
 
 def _keep(heap: list, top: int, change: Change, n: int) -> None:

@@ -83,3 +83,16 @@ def test_impact_cli_markdown_and_json(runner, repo):
     two = runner.invoke(cli, ["impact", "old", "policies", "examples/tickets.jsonl", "--format", "json"])
     assert __import__("json").loads(two.stdout)["priority_changed"] == 1
     assert runner.invoke(cli, ["impact", "examples/tickets.jsonl"]).exit_code == 2
+
+
+def test_parallel_and_single_process_reports_are_identical(repo):
+    from engine import PolicySource, compare_files
+    mutate(repo / "policies" / "triage.yaml", "      description: Exports not working\n      priority: P3",
+           "      description: Exports not working\n      priority: P2")
+    mutate(repo / "policies" / "operator-slas.yaml", "first_level: {within: 12 hours", "first_level: {within: 6 hours")
+    base, head = PolicySource("policies", "HEAD"), PolicySource("policies")
+    tickets = str(repo / "examples" / "tickets.jsonl")
+    parallel = compare_files(base, head, tickets, jobs=2).to_dict()
+    single = compare_files(base, head, tickets, jobs=1).to_dict()
+    assert parallel == single
+    assert parallel["priority_changed"] == 1 and parallel["operator_sla_changed"] == 1

@@ -68,11 +68,12 @@ class PolicySet:
     # ------------------------------------------------------------------ loading
     @classmethod
     def load(cls, path: str | os.PathLike = "policies", *, git: bool = True,
-             revision: str | None = None) -> "PolicySet":
+             revision: str | None = None, name: str | None = None) -> "PolicySet":
         """Load and validate ``path``; raise ``PolicyError`` with every problem if it is not clean.
 
         ``revision`` records where the files came from (default: the git commit of
         ``path``'s work tree, with ``-dirty`` for local changes; ``git=False`` skips git).
+        ``name`` is how the set is shown (default: ``path``).
         """
         documents, problems = check_policy_dir(path)
         errors = [p for p in problems if p.is_error]
@@ -82,13 +83,14 @@ class PolicySet:
             raise PolicyError([Problem("no policy documents found", file=display_path(Path(path)))])
         if revision is None and git:
             revision = git_revision(path)
-        return cls(display_path(Path(path)), documents, [p for p in problems if not p.is_error], revision)
+        return cls(name or display_path(Path(path)), documents, [p for p in problems if not p.is_error], revision)
 
     @classmethod
     def at_revision(cls, rev: str, path: str | os.PathLike = "policies") -> "PolicySet":
         """The policy set at ``path`` as of git revision ``rev``, read from git without touching
         the work tree; its ``revision`` is ``rev``."""
-        return policies_at(rev, path, lambda folder: cls.load(folder, revision=rev))
+        return policies_at(rev, path, lambda folder: cls.load(folder, revision=rev,
+                                                              name=f"{display_path(Path(path))}@{rev}"))
 
     # ------------------------------------------------------------------ inspection
     @property

@@ -426,7 +426,7 @@ def _parse_instant(value: str, what: str) -> datetime:
 
 
 def format_timedelta(delta: timedelta) -> str:
-    """``-1d 02:30:00``-free, unambiguous rendering: ``"26h30m (95400 s)"``."""
+    """Hours and minutes, never days (a business day is not 24 h): ``"26h30m (95400 s)"``."""
     seconds = delta.total_seconds()
     sign = "-" if seconds < 0 else ""
     whole = int(abs(seconds))

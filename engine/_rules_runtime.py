@@ -124,19 +124,17 @@ class RuleEvaluator:
 
     def match(self, ticket: NormalisedTicket) -> tuple[str, ...]:
         """Ids of all rules whose condition is TRUE for ``ticket``, in policy order."""
-        try:
-            signature = self._signature(ticket)
-        except (TypeError, AttributeError) as exc:
-            raise TriageError(f"ticket is not normalised (validate it first): {exc}") from None
-        return self._lookup(signature)
+        return self._lookup(self._signature_of(ticket))
 
     def match_uncached(self, ticket: NormalisedTicket) -> tuple[str, ...]:
         """Like :meth:`match` but always asks durable-rules (for tests and diagnostics)."""
+        return self._evaluate_signature(self._signature_of(ticket))
+
+    def _signature_of(self, ticket: NormalisedTicket) -> tuple:
         try:
-            signature = self._signature(ticket)
+            return self._signature(ticket)
         except (TypeError, AttributeError) as exc:
             raise TriageError(f"ticket is not normalised (validate it first): {exc}") from None
-        return self._evaluate_signature(signature)
 
     def cache_info(self):
         """``functools`` cache statistics, or None when memoisation is off."""

@@ -34,7 +34,6 @@ from ._holiday_source import (
 from ._zones import timezone_problem
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-MINUTES_PER_DAY = 1440
 
 Interval = tuple[int, int]  # minutes after local midnight, [open, close)
 

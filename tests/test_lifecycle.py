@@ -38,6 +38,11 @@ def test_new_version_applies_from_its_effective_date(policy_copy):
     # 2025-01-02 + 15 business days with the new ones; 10 under the old
     assert old.resolution_due.isoformat() == "2025-01-16T10:00:00+01:00"
     assert after.resolution_due.isoformat() == "2025-01-23T10:00:00+01:00"
+    assert [d.label for d in policies.versions("PriorityTargets", "partner-support")] == [
+        "PriorityTargets/partner-support", "PriorityTargets/partner-support@2025-01-01"]
+    assert policies.document("PriorityTargets", "partner-support", "2024-12-31").effective_from is None
+    assert policies.document("PriorityTargets", "partner-support").effective_from == "2025-01-01"
+    assert policies.names("PriorityTargets") == ["partner-support"]
     assert "PriorityTargets/partner-support" in before.to_dict()["policy"]["documents"]
     assert "PriorityTargets/partner-support@2025-01-01" in after.to_dict()["policy"]["documents"]
 

@@ -275,7 +275,7 @@ def format_report_json(report) -> str:
 
 def format_report_junit(report) -> str:
     from xml.sax.saxutils import escape, quoteattr
-    out = [f'<?xml version="1.0" encoding="UTF-8"?>',
+    out = ['<?xml version="1.0" encoding="UTF-8"?>',
            f'<testsuite name="triage" tests="{len(report.cases)}" failures="{report.failed}">']
     for c in report.cases:
         out.append(f"  <testcase classname={quoteattr(c.suite)} name={quoteattr(c.name)} "

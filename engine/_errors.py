@@ -7,7 +7,7 @@ or ``TypeError``) is meant to reach a caller.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
 ERROR = "error"

@@ -39,6 +39,7 @@ RESERVED_NAMES = ("all", "any", "not")  # the condition language's combinators
 MAX_FACTS = 100  # durable-rules fails on facts with more than 255 properties
 DEFAULT_MAX_LENGTH = 1000
 MAX_REASON_LENGTH = 1000
+MAX_EXTRA_FIELDS = 20  # unknown fields a ticket may carry and still get one problem each
 
 NormalisedTicket = dict  # fact name -> Python value; only declared facts (see module docstring)
 
@@ -531,9 +532,14 @@ def compile_ticket_validator(facts: Mapping[str, Fact]) -> Callable[[object], No
                 pass
         raise TicketError(problems, ticket_id)
 
+    too_many = len(names) + MAX_EXTRA_FIELDS
+
     def validate(ticket: object) -> NormalisedTicket:
         if not isinstance(ticket, Mapping):
             fail(ticket, [Problem(f"a ticket must be a JSON object, got {json_type(ticket)}")])
+        if len(ticket) > too_many:  # refuse before looking at each one (each unknown one gets a suggestion)
+            fail(ticket, [Problem(f"a ticket has {len(ticket):,} fields; the policy declares {len(names)}",
+                                  field=None)])
         out = {}
         problems = None
         for key, value in ticket.items():

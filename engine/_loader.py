@@ -12,11 +12,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Iterable, Iterator
 
 from ._errors import Problem
 from ._schemas import API_VERSION, KINDS, did_you_mean, schema_problems
-from ._yaml import Document, YamlError, decode, iter_documents
+from ._yaml import MAX_FILE_BYTES, Document, YamlError, decode, iter_documents
 
 MAX_FILES = 10_000
 MAX_TOTAL_BYTES = 64 * 1024 * 1024
@@ -106,8 +106,12 @@ def read_policy_dir(root: str | os.PathLike) -> ReadResult:
                 problems.append(Problem(f"policy set exceeds {MAX_TOTAL_BYTES:,} bytes in total",
                                         file=shown, line=1, col=1))
                 break
+            if size > MAX_FILE_BYTES:  # refused without reading it
+                problems.append(Problem(f"file is {size:,} bytes; policy files are limited to "
+                                        f"{MAX_FILE_BYTES:,} bytes", file=shown, line=1, col=1))
+                continue
             with open(path, "rb") as handle:
-                raw = handle.read(size + 1)
+                raw = handle.read(MAX_FILE_BYTES + 1)  # bounded even if the file grows meanwhile
         except OSError as exc:
             problems.append(Problem(f"cannot read file: {exc.strerror or exc}", file=shown))
             continue

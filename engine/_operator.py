@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Mapping
 
 from ._calendar import BusinessCalendar
 from ._duration import Duration

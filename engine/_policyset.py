@@ -8,7 +8,6 @@ evaluator needs.  It either returns a complete policy set or raises
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Iterable, Iterator, Mapping

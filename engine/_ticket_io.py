@@ -11,7 +11,6 @@ invalid JSON, JSON nested too deep, duplicate field names, non-UTF-8 bytes.
 """
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass
 from typing import IO, Any, Callable, Iterator

@@ -1,7 +1,6 @@
 """Evaluating tickets with the shipped policy: priorities, due dates, overrides, operator SLAs."""
 import json
 import threading
-from datetime import datetime
 
 import pytest
 

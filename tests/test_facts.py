@@ -276,3 +276,16 @@ def test_validation_is_fast(facts):
     validate = facts.validator()
     seconds = min(timeit.repeat(lambda: validate(GOOD), number=2000, repeat=3)) / 2000
     assert seconds < 40e-6, f"{seconds * 1e6:.1f} µs per ticket"
+
+
+def test_a_ticket_with_thousands_of_fields_is_refused_at_once():
+    from engine._facts import parse_facts, validate_ticket
+    from engine._errors import TicketError
+    facts = parse_facts({"id": {"type": "string", "required": True},
+                         "created_at": {"type": "datetime", "required": True}})
+    ticket = {"id": "T-1", "created_at": "2024-01-01T00:00:00Z", **{f"junk{i}": i for i in range(50_000)}}
+    with pytest.raises(TicketError) as caught:
+        validate_ticket(ticket, facts)
+    (problem,) = caught.value.problems  # one problem, not a suggestion search per unknown field
+    assert problem.message == "a ticket has 50,002 fields; the policy declares 2"
+    assert caught.value.ticket_id == "T-1"

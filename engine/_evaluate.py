@@ -22,6 +22,7 @@ from ._errors import Problem, TicketError, TriageError
 from ._facts import parse_rfc3339
 
 _PLAN_CACHE_SIZE = 8192
+_OUTCOME_CACHE_SIZE = 65536
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,19 @@ class _Plan:
     operator_documents: tuple[str, ...]
 
 
+def _decide(triage: CompiledTriage, matched: tuple[str, ...]) -> tuple[str, str | None]:
+    """(rules priority, deciding rule): the highest priority among ``matched`` (P1 highest), the first
+    listed rule of that priority deciding; the default priority when nothing matched."""
+    if not matched:
+        return triage.default_priority, None
+    best, decided_by = len(PRIORITY_ORDER), None
+    for rule_id in matched:
+        rank = triage.rule_rank[rule_id]
+        if rank < best:
+            best, decided_by = rank, rule_id
+    return PRIORITY_ORDER[best], decided_by
+
+
 class Evaluator:
     """Evaluates tickets against a compiled policy set.  Thread-safe."""
 
@@ -50,6 +64,9 @@ class Evaluator:
         self._plans: dict[date, _Plan | TicketError] = {}
         self._lock = threading.Lock()
         self._policy_records: dict[tuple[str, ...], Mapping[str, Any]] = {}
+        # (triage version, matched rules) -> (rules priority, deciding rule); the compiled triage
+        # versions live as long as this evaluator, so their ids are stable keys
+        self._outcomes: dict[tuple[int, tuple[str, ...]], tuple[str, str | None]] = {}
 
     # ------------------------------------------------------------------ plans
     def _plan(self, day: date) -> _Plan:
@@ -117,14 +134,13 @@ class Evaluator:
         triage = plan.triage
         matched = triage.evaluator.match(facts)
 
-        rules_priority, decided_by = triage.default_priority, None
-        if matched:
-            best = len(PRIORITY_ORDER)
-            for rule_id in matched:
-                rank = triage.rule_rank[rule_id]
-                if rank < best:
-                    best, decided_by = rank, rule_id
-            rules_priority = PRIORITY_ORDER[best]
+        key = (id(triage), matched)
+        outcome = self._outcomes.get(key)
+        if outcome is None:
+            if len(self._outcomes) >= _OUTCOME_CACHE_SIZE:
+                self._outcomes.clear()
+            outcome = self._outcomes[key] = _decide(triage, matched)
+        rules_priority, decided_by = outcome
 
         override = facts.get("priority_override")
         priority = override["priority"] if override else rules_priority

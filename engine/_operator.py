@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 from ._calendar import BusinessCalendar
 from ._duration import Duration
@@ -73,9 +73,8 @@ class Location:
     timezone: str | None
 
 
-@dataclass(frozen=True)
-class OperatorDeadlines:
-    """The operator-SLA part of a decision."""
+class OperatorDeadlines(NamedTuple):
+    """The operator-SLA part of a decision (immutable; a named tuple, being built per ticket)."""
 
     sla: OperatorSLA
     location_id: str

@@ -115,3 +115,21 @@ def test_revision_is_the_git_commit_and_marks_a_dirty_tree(policy_copy, tmp_path
 
 def test_no_revision_outside_git(policy_copy):
     assert PolicySet.load(policy_copy).revision is None
+
+
+def test_a_rule_whose_priority_changes_between_versions_decides_per_version(policy_copy):
+    # regression guard for the per-version cache of (matched rules -> priority)
+    text = (policy_copy / "triage.yaml").read_text()
+    newer = text.replace("  name: partner-support\n", "  name: partner-support\n  effective_from: 2025-01-01\n", 1)
+    newer = newer.replace("      description: Exports not working\n      priority: P3",
+                          "      description: Exports not working\n      priority: P2")
+    newer = "\n".join(line for line in newer.splitlines() if not line.startswith("# yaml-language-server"))
+    (policy_copy / "triage-2025.yaml").write_text(newer + "\n")
+    policies = PolicySet.load(policy_copy)
+    ticket = {"service": "exports", "symptom": "down"}
+    old = policies.evaluate({"id": "A", "created_at": "2024-12-30T10:00:00+01:00", **ticket})
+    new = policies.evaluate({"id": "B", "created_at": "2025-01-02T10:00:00+01:00", **ticket})
+    again = policies.evaluate({"id": "C", "created_at": "2024-12-31T10:00:00+01:00", **ticket})
+    assert (old.priority, new.priority, again.priority) == ("P3", "P2", "P3")
+    assert old.decided_by == new.decided_by == "exports-not-working"
+    assert "TriagePolicy/partner-support@2025-01-01" in new.policy["documents"]

@@ -59,12 +59,14 @@ _KIND = {
     "business_days": _BUSINESS,
 }
 _RESOLVED_CACHE_SIZE = 4096
+_fromtimestamp = datetime.fromtimestamp
 
 
 class BusinessCalendar:
     """A named business calendar.  Build it with :meth:`from_spec`."""
 
-    __slots__ = ("_name", "_rules", "_tz", "_years", "_lock", "_resolved", "_range", "__weakref__")
+    __slots__ = ("_name", "_rules", "_tz", "_years", "_lock", "_resolved", "_resolved_many", "_range",
+                 "__weakref__")
 
     def __init__(self, name: str, rules: CalendarRules):
         set_ = object.__setattr__
@@ -74,6 +76,7 @@ class BusinessCalendar:
         set_(self, "_years", {})
         set_(self, "_lock", threading.Lock())
         set_(self, "_resolved", {})
+        set_(self, "_resolved_many", {})  # id(tuple of durations) -> (that tuple, resolved amounts)
         set_(self, "_range", rules.holidays.years)
 
     @classmethod
@@ -250,6 +253,48 @@ class BusinessCalendar:
         """``tuple(add(start, d) for d in durations)``, locating ``start`` once (a ticket's
         response and resolution deadlines share their start)."""
         us = self._to_us(start, "start")
+        # The resolved amounts of the whole tuple, keyed by its id: hashing a Duration is a Python
+        # call, and a ticket's durations are the same tuple object every time.  The entry holds
+        # the tuple itself, so its id cannot be reused while the entry exists.
+        hit = self._resolved_many.get(id(durations))
+        if hit is not None and hit[0] is durations:
+            resolved = hit[1]
+        elif type(durations) is tuple:
+            try:
+                resolved = tuple(self._resolve(duration, False) for duration in durations)
+            except Exception:
+                resolved = None
+            if resolved is None:  # the loop below raises what resolving in order would raise
+                return self._add_many(start, us, durations)
+            if len(self._resolved_many) >= _RESOLVED_CACHE_SIZE:
+                self._resolved_many.clear()
+            self._resolved_many[id(durations)] = (durations, resolved)
+        else:
+            return self._add_many(start, us, durations)
+        located = None
+        out = []
+        for kind, amount in resolved:
+            if kind == _BUSINESS and amount > 0:
+                if located is None:
+                    yr = self._locate(us, start.year)
+                    located = (yr, yr.position(us))
+                yr = located[0]
+                target = located[1] + amount
+                # _forward_from and _from_us, inlined for the common case (same year, whole seconds)
+                due = yr.earliest(target) if target <= yr.total else self._forward_from(yr, target, start)
+                if due % 1_000_000:
+                    out.append(self._from_us(due))
+                else:
+                    try:
+                        out.append(_fromtimestamp(due // 1_000_000, self._tz))
+                    except (OverflowError, OSError, ValueError):
+                        raise CalendarError("result is outside the datetime range") from None
+            else:
+                out.append(self._apply(start, "start", kind, amount))
+        return tuple(out)
+
+    def _add_many(self, start: datetime, us: int, durations) -> tuple[datetime, ...]:
+        """:meth:`add_many` resolving each duration just before it is added."""
         located = None
         out = []
         for duration in durations:

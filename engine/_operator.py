@@ -110,11 +110,18 @@ def _clock(timezone: str, weekdays_only: bool) -> BusinessCalendar:
 
 def level_due(start: datetime, level: Level, timezone: str) -> datetime:
     """When ``level`` is due for a clock started at ``start``, in ``timezone``."""
-    elapsed = _elapsed(level)
+    # _elapsed(level) and _counted(level), remembered on the level: their lru_caches hash the
+    # level, which is a Python-level dataclass hash (and this runs up to three times a ticket)
+    prepared = level.__dict__.get("_prepared")
+    if prepared is None:
+        elapsed = _elapsed(level)
+        prepared = (elapsed, None if elapsed is not None else _counted(level))
+        object.__setattr__(level, "_prepared", prepared)
+    elapsed, counted = prepared
     if elapsed is not None:  # every hour counts: plain elapsed time, added in UTC
         clock = _clock(timezone, False)
         return (start.astimezone(UTC) + elapsed).astimezone(clock.tz)
-    return _clock(timezone, level.weekdays_only).add(start, _counted(level))
+    return _clock(timezone, level.weekdays_only).add(start, counted)
 
 
 @lru_cache(maxsize=1024)

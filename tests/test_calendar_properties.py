@@ -245,4 +245,8 @@ def test_between_matches_a_day_by_day_model(name, a, span_us):
                                  "0 business_hours", "3 hours", "1 days"]), min_size=1, max_size=4))
 def test_add_many_equals_add_one_by_one(start, durations):
     cal = CALS["partner-support"]
-    assert cal.add_many(start, durations) == tuple(cal.add(start, d) for d in durations)
+    expected = tuple(cal.add(start, d) for d in durations)
+    assert cal.add_many(start, durations) == expected
+    as_tuple = tuple(durations)  # tuples take the cached path: twice, to hit the cache
+    assert cal.add_many(start, as_tuple) == expected
+    assert cal.add_many(start, as_tuple) == expected

@@ -289,3 +289,54 @@ def test_a_ticket_with_thousands_of_fields_is_refused_at_once():
     (problem,) = caught.value.problems  # one problem, not a suggestion search per unknown field
     assert problem.message == "a ticket has 50,002 fields; the policy declares 2"
     assert caught.value.ticket_id == "T-1"
+
+
+# ----------------------------------------------------------------------------- fast path == complete validator
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_SHIPPED_FACTS = None
+
+
+def _shipped_validator():
+    global _SHIPPED_FACTS
+    if _SHIPPED_FACTS is None:
+        import yaml
+        from conftest import POLICIES
+        from engine._facts import compile_ticket_validator, parse_facts
+        spec = yaml.safe_load((POLICIES / "triage.yaml").read_text())["spec"]["facts"]
+        _SHIPPED_FACTS = compile_ticket_validator(parse_facts(spec))
+    return _SHIPPED_FACTS
+
+
+_VALUES = {
+    "id": st.one_of(st.just("T-1"), st.text(max_size=5), st.just("x" * 201), st.integers()),
+    "created_at": st.sampled_from(["2024-03-27T16:00:00+01:00", "2024-03-27T16:00:00Z", "2024-03-27t16:00:00.5+01:00",
+                                   "2024-03-27T16:00:00", "2024-02-30T10:00:00+01:00", "2024-03-27T16:00:00+0100",
+                                   "2024-03-27T16:00:00+01:00x", 20240327]),
+    "service": st.sampled_from(["app", "hub", "portal", 3, None, "APP"]),
+    "symptom": st.sampled_from(["down", "question", "Down", ""]),
+    "workaround": st.sampled_from([True, False, 0, 1, "false", None]),
+    "customers_affected": st.one_of(st.integers(-3, 10 ** 20), st.sampled_from([2.0, 2.5, True, "3", float("nan")])),
+    "delay_seconds": st.one_of(st.integers(-5, 2 ** 60), st.floats(allow_nan=True, allow_infinity=True),
+                               st.sampled_from([True, "10"])),
+    "escalated_at": st.sampled_from(["2024-03-28T09:00:00+01:00", "bad", None]),
+    "priority_override": st.sampled_from([{"priority": "P1", "reason": "x"}, {"priority": "P9", "reason": "x"},
+                                          {"priority": "P2"}, "P1"]),
+    "sevrity": st.just("high"),
+}
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.fixed_dictionaries({}, optional=_VALUES))
+def test_fast_validator_agrees_with_the_complete_one(ticket):
+    from engine._errors import TicketError
+    validate = _shipped_validator()
+
+    def outcome(fn):
+        try:
+            out = fn(ticket)
+            return ("ok", list(out.items()), [type(v) for v in out.values()])
+        except TicketError as exc:
+            return ("error", [str(p) for p in exc.problems], exc.ticket_id)
+
+    assert outcome(validate) == outcome(validate.slow)

@@ -104,7 +104,6 @@ class RuleEvaluator:
         self._owner: int | None = None
         self._fact_ids = itertools.count()
         self._host: _Host | None = None
-        self._names: tuple[str, ...] = ()
         self._handles: list[int] = []
         self._closed = False
         self.stray_actions = 0  # actions run outside an evaluation (must stay 0)
@@ -179,7 +178,7 @@ class RuleEvaluator:
             self._handles.extend(rs._handle for rs in host._ruleset_list)
         self._rulesets = tuple((name, host.get_ruleset(name), spec.fields)
                                for name, spec in zip(names, self.compiled.rulesets))
-        self._host, self._names = host, names
+        self._host = host
 
     def _evaluate_grouped(self, signature: tuple) -> tuple[str, ...]:
         """Matched rules from the per-ruleset memos; only rulesets not seen with

@@ -37,6 +37,7 @@ whole.
 from __future__ import annotations
 
 import threading
+from bisect import bisect_left
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -76,7 +77,7 @@ class BusinessCalendar:
         set_(self, "_years", {})
         set_(self, "_lock", threading.Lock())
         set_(self, "_resolved", {})
-        set_(self, "_resolved_many", {})  # id(tuple of durations) -> (that tuple, resolved amounts)
+        set_(self, "_resolved_many", {})  # id(tuple of durations) -> (that tuple, business amounts or None)
         set_(self, "_range", rules.holidays.years)
 
     @classmethod
@@ -257,40 +258,48 @@ class BusinessCalendar:
         # call, and a ticket's durations are the same tuple object every time.  The entry holds
         # the tuple itself, so its id cannot be reused while the entry exists.
         hit = self._resolved_many.get(id(durations))
-        if hit is not None and hit[0] is durations:
-            resolved = hit[1]
-        elif type(durations) is tuple:
+        if hit is None or hit[0] is not durations:
+            if type(durations) is not tuple:
+                return self._add_many(start, us, durations)
             try:
                 resolved = tuple(self._resolve(duration, False) for duration in durations)
             except Exception:
                 resolved = None
-            if resolved is None:  # the loop below raises what resolving in order would raise
+            if resolved is None:  # _add_many raises what resolving in order would raise
                 return self._add_many(start, us, durations)
+            # positive business amounts only (the common case): just their amounts
+            forward = all(kind == _BUSINESS and amount > 0 for kind, amount in resolved)
+            hit = (durations, tuple(amount for _, amount in resolved) if forward else None)
             if len(self._resolved_many) >= _RESOLVED_CACHE_SIZE:
                 self._resolved_many.clear()
-            self._resolved_many[id(durations)] = (durations, resolved)
-        else:
+            self._resolved_many[id(durations)] = hit
+        if hit[1] is None:
             return self._add_many(start, us, durations)
-        located = None
+        return self._add_business(start, us, hit[1])
+
+    def _add_business(self, start: datetime, us: int, amounts: tuple[int, ...]) -> tuple[datetime, ...]:
+        """``start`` (``us`` microseconds since the epoch) plus each of ``amounts``, microseconds of
+        business time, all > 0, as :meth:`add` would give them; ``start`` is located once.
+        (Also for the operator clocks, which resolve their durations once for every ticket.)
+        """
+        yr = self._locate(us, start.year)
+        position = yr.position(us)
+        total, cum, ends, tz = yr.total, yr.cum, yr.ends, self._tz
         out = []
-        for kind, amount in resolved:
-            if kind == _BUSINESS and amount > 0:
-                if located is None:
-                    yr = self._locate(us, start.year)
-                    located = (yr, yr.position(us))
-                yr = located[0]
-                target = located[1] + amount
-                # _forward_from and _from_us, inlined for the common case (same year, whole seconds)
-                due = yr.earliest(target) if target <= yr.total else self._forward_from(yr, target, start)
-                if due % 1_000_000:
-                    out.append(self._from_us(due))
-                else:
-                    try:
-                        out.append(_fromtimestamp(due // 1_000_000, self._tz))
-                    except (OverflowError, OSError, ValueError):
-                        raise CalendarError("result is outside the datetime range") from None
+        for amount in amounts:
+            target = position + amount
+            if target <= total:  # YearIndex.earliest, inlined
+                i = bisect_left(cum, target)
+                due = ends[i] - (cum[i] - target)
             else:
-                out.append(self._apply(start, "start", kind, amount))
+                due = self._forward_from(yr, target, start)
+            if due % 1_000_000:
+                out.append(self._from_us(due))
+            else:  # _from_us, inlined for whole seconds
+                try:
+                    out.append(_fromtimestamp(due // 1_000_000, tz))
+                except (OverflowError, OSError, ValueError):
+                    raise CalendarError("result is outside the datetime range") from None
         return tuple(out)
 
     def _add_many(self, start: datetime, us: int, durations) -> tuple[datetime, ...]:

@@ -22,6 +22,7 @@ from ._errors import Problem, TicketError, TriageError
 from ._facts import parse_rfc3339
 
 _PLAN_CACHE_SIZE = 8192
+_new_tuple = tuple.__new__
 _OUTCOME_CACHE_SIZE = 65536
 
 
@@ -159,14 +160,11 @@ class Evaluator:
             operator = plan.operator.deadlines(location_id, created_at, facts.get("escalated_at"))
             documents = documents + plan.operator_documents
 
-        return Decision(
-            ticket_id=facts["id"], priority=priority, rules_priority=rules_priority, decided_by=decided_by,
-            matched_rules=matched,
-            override=MappingProxyType(dict(override)) if override else None,
-            calendar=calendar.name, created_at=created_at,
-            response_due=response_due, resolution_due=resolution_due,
-            response_target=target.response_text, resolution_target=target.resolution_text,
-            operator_sla=operator,
-            policy=self._policy_record(documents),
-            business_calendar=calendar,
-        )
+        # Decision(...) by keyword is a Python-level call; the tuple is built directly, in field order
+        return _new_tuple(Decision, (
+            facts["id"], priority, rules_priority, decided_by, matched,
+            MappingProxyType(dict(override)) if override else None,
+            calendar.name, created_at, response_due, resolution_due,
+            target.response_text, target.resolution_text, operator,
+            self._policy_record(documents), calendar,
+        ))

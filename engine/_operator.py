@@ -109,32 +109,77 @@ def _clock(timezone: str, weekdays_only: bool) -> BusinessCalendar:
 
 
 def level_due(start: datetime, level: Level, timezone: str) -> datetime:
-    """When ``level`` is due for a clock started at ``start``, in ``timezone``."""
-    # _elapsed(level) and _counted(level), remembered on the level: their lru_caches hash the
-    # level, which is a Python-level dataclass hash (and this runs up to three times a ticket)
-    prepared = level.__dict__.get("_prepared")
-    if prepared is None:
-        elapsed = _elapsed(level)
-        prepared = (elapsed, None if elapsed is not None else _counted(level))
-        object.__setattr__(level, "_prepared", prepared)
-    elapsed, counted = prepared
-    if elapsed is not None:  # every hour counts: plain elapsed time, added in UTC
-        clock = _clock(timezone, False)
-        return (start.astimezone(UTC) + elapsed).astimezone(clock.tz)
-    return _clock(timezone, level.weekdays_only).add(start, counted)
+    """When ``level`` is due for a clock started at ``start``, in ``timezone``.
+
+    The reference for :class:`_Timing`, which computes the same for every ticket faster.
+    """
+    if not level.weekdays_only and level.within.unit in ("minutes", "hours"):
+        # every hour counts: plain elapsed time, added in UTC
+        elapsed = timedelta(microseconds=level.within.microseconds())
+        return (start.astimezone(UTC) + elapsed).astimezone(_clock(timezone, False).tz)
+    return _clock(timezone, level.weekdays_only).add(start, level.counted)
 
 
-@lru_cache(maxsize=1024)
-def _elapsed(level: Level) -> timedelta | None:
-    """The level as a timedelta when it is plain elapsed time (minutes/hours, every day)."""
-    if level.weekdays_only or level.within.unit not in ("minutes", "hours"):
-        return None
-    return timedelta(microseconds=level.within.microseconds())
+_US = timedelta(microseconds=1)
 
 
-@lru_cache(maxsize=1024)
-def _counted(level: Level) -> Duration:
-    return level.counted
+class _Timing:
+    """How the deadlines of one SLA are computed in one time zone, resolved once.
+
+    Both levels on the same clock (weekday time, or plain elapsed time) - the usual SLA - are
+    added to ``created_at`` together: level 2 from the 1st-level deadline is level 1 + level 2 from
+    ``created_at`` (business positions add up exactly, a closing boundary included), so the start
+    is converted and located once.  Anything else goes level by level through :func:`level_due`.
+    """
+
+    __slots__ = ("first", "second", "timezone", "clock", "mode", "a", "b")
+
+    def __init__(self, sla: OperatorSLA, timezone: str) -> None:
+        self.first, self.second, self.timezone = sla.first_level, sla.second_level, timezone
+        a, b = self.first, self.second
+        self.mode = "levels"
+        if a.weekdays_only and b.weekdays_only:
+            self.clock = _clock(timezone, True)
+            # (kind, amount) with kind business: the counted units are business_*
+            self.a, self.b = (self.clock._resolve(level.counted, False)[1] for level in (a, b))
+            if self.a > 0 and self.b > 0:
+                self.mode = "business"
+        elif not (a.weekdays_only or b.weekdays_only) and {a.within.unit, b.within.unit} <= {"minutes", "hours"}:
+            self.clock = _clock(timezone, False)
+            self.a, self.b = a.within.microseconds(), b.within.microseconds()
+            self.mode = "elapsed"
+
+    def deadlines(self, created_at: datetime, escalated_at: datetime | None) -> tuple[datetime, datetime, datetime]:
+        """(first-level, second-level, total) deadlines."""
+        mode = self.mode
+        if mode == "business":
+            clock = self.clock
+            first, total = clock._add_business(created_at, _epoch_us(created_at), (self.a, self.a + self.b))
+            if escalated_at is None:
+                return first, total, total
+            return first, clock._add_business(escalated_at, _epoch_us(escalated_at), (self.b,))[0], total
+        if mode == "elapsed":
+            start = created_at.astimezone(UTC)
+            tz = self.clock.tz
+            first = (start + self.a * _US).astimezone(tz)
+            total = (start + (self.a + self.b) * _US).astimezone(tz)
+            if escalated_at is None:
+                return first, total, total
+            return first, (escalated_at.astimezone(UTC) + self.b * _US).astimezone(tz), total
+        first = level_due(created_at, self.first, self.timezone)
+        total = level_due(first, self.second, self.timezone)
+        second = level_due(escalated_at, self.second, self.timezone) if escalated_at is not None else total
+        return first, second, total
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _epoch_us(t: datetime) -> int:
+    return (t - _EPOCH) // _US
+
+
+_PREPARED_SIZE = 65536
 
 
 class OperatorBook:
@@ -161,6 +206,8 @@ class OperatorBook:
         self.slas: Mapping[str, OperatorSLA] = MappingProxyType(slas)
         self.locations: Mapping[str, Location] = MappingProxyType(locations)
         self.default: OperatorSLA | None = next((s for s in slas.values() if s.default), None)
+        self._prepared: dict[str, tuple] = {}  # location id -> (SLA, known, _Timing)
+        self._timings: dict[tuple[str, str], _Timing] = {}  # (SLA id, time zone) -> _Timing
 
     def sla_for(self, location_id: str) -> tuple[OperatorSLA | None, Location | None]:
         location = self.locations.get(location_id)
@@ -171,15 +218,30 @@ class OperatorBook:
     def deadlines(self, location_id: str, created_at: datetime,
                   escalated_at: datetime | None = None) -> OperatorDeadlines | None:
         """The deadlines for a ticket at ``location_id``; None if the set defines no operator SLAs."""
-        sla, location = self.sla_for(location_id)
+        prepared = self._prepared.get(location_id)
+        if prepared is None:
+            prepared = self._prepare(location_id)
+        sla, known, timing = prepared
         if sla is None:
             return None
-        timezone = (location.timezone if location and location.timezone else None) or sla.timezone
-        first = level_due(created_at, sla.first_level, timezone)
-        total = level_due(first, sla.second_level, timezone)
-        second = level_due(escalated_at, sla.second_level, timezone) if escalated_at is not None else total
-        return OperatorDeadlines(sla, location_id, location is not None, not sla.default, timezone,
+        first, second, total = timing.deadlines(created_at, escalated_at)
+        return OperatorDeadlines(sla, location_id, known, not sla.default, timing.timezone,
                                  first, second, total, escalated_at is not None)
+
+    def _prepare(self, location_id: str) -> tuple:
+        """(SLA, location known, timing) of ``location_id``, remembered (bounded: ids come from tickets)."""
+        sla, location = self.sla_for(location_id)
+        timing = None
+        if sla is not None:
+            timezone = (location.timezone if location and location.timezone else None) or sla.timezone
+            timing = self._timings.get((sla.id, timezone))
+            if timing is None:
+                timing = self._timings[(sla.id, timezone)] = _Timing(sla, timezone)
+        prepared = (sla, location is not None, timing)
+        if len(self._prepared) >= _PREPARED_SIZE:
+            self._prepared.clear()
+        self._prepared[location_id] = prepared
+        return prepared
 
     def locations_of(self, sla_id: str) -> list[Location]:
         """Locations bound to ``sla_id`` (for the default SLA: also those bound to nothing)."""

@@ -59,6 +59,26 @@ def test_decision_format_matches_the_design(policies):
     json.dumps(record)
 
 
+def test_every_decision_field_holds_what_its_name_says(policies):
+    """The evaluator builds the Decision tuple positionally: each field is checked by name."""
+    ticket = {"id": "T-F", "created_at": CREATED, "symptom": "question", "location_id": "loc-suburb-12",
+              "priority_override": {"priority": "P2", "reason": "key account"}}
+    d = policies.evaluate(ticket)
+    assert d.ticket_id == "T-F"
+    assert (d.priority, d.rules_priority, d.decided_by) == ("P2", "P4", "general-question")
+    assert d.matched_rules == ("general-question",)
+    assert dict(d.override) == {"priority": "P2", "reason": "key account"}
+    assert d.calendar == "partner-support" and d.business_calendar is policies.calendar("partner-support")
+    assert d.created_at.isoformat() == CREATED
+    assert (d.response_due.isoformat(), d.resolution_due.isoformat()) == (
+        "2024-04-02T12:00:00+02:00", "2024-04-08T16:00:00+02:00")
+    assert (d.response_target, d.resolution_target) == ("4 business_hours", "5 business_days")
+    assert d.operator_sla.location_id == "loc-suburb-12"
+    assert d.policy["documents"][:3] == ("TriagePolicy/partner-support", "PriorityTargets/partner-support",
+                                         "BusinessCalendar/partner-support")
+    assert len(d) == len(Decision._fields)
+
+
 def test_every_matching_rule_is_reported_and_the_highest_decides(policies):
     decision = policies.evaluate({"id": "T-2", "created_at": CREATED, "symptom": "error_message",
                                   "customers_affected": 1, "gdpr_breach_suspected": "minor"})

@@ -28,6 +28,27 @@ if TYPE_CHECKING:  # pragma: no cover
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 ONE_US = timedelta(microseconds=1)
 ONE_DAY = timedelta(days=1)
+_UNIX_DAY_ONE = date(1970, 1, 1).toordinal()
+_OFFSETS_US: dict[timezone, int] = {}  # fixed-offset zone -> its offset in microseconds
+
+
+def epoch_us(t: datetime) -> int:
+    """Microseconds since the epoch of aware ``t``; ``TypeError`` if ``t`` is naive.
+
+    A ``datetime`` in a fixed-offset zone (what RFC 3339 parsing gives) is converted from its
+    fields with the offset remembered per zone: aware datetime subtraction asks both operands
+    for their offsets and builds two timedeltas, and this runs for every ticket.
+    """
+    tz = t.tzinfo
+    if type(tz) is timezone and type(t) is datetime:
+        offset = _OFFSETS_US.get(tz)
+        if offset is None:
+            if len(_OFFSETS_US) >= 4096:  # offsets come from input: keep the memo bounded
+                _OFFSETS_US.clear()
+            offset = _OFFSETS_US[tz] = tz.utcoffset(None) // ONE_US
+        return (((t.toordinal() - _UNIX_DAY_ONE) * 86400 + t.hour * 3600 + t.minute * 60 + t.second) * 1_000_000
+                + t.microsecond - offset)
+    return (t - EPOCH) // ONE_US
 
 
 def wall_us(tz, day: date, minute: int) -> int:

@@ -41,7 +41,7 @@ from bisect import bisect_left
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from ._business_index import EPOCH, ONE_US, YearIndex, build_year, day_hours
+from ._business_index import EPOCH, ONE_US, YearIndex, build_year, day_hours, epoch_us
 from ._calendar_spec import DAYS, CalendarRules, check_calendar_spec, compile_calendar_spec, format_interval
 from ._duration import Duration
 from ._errors import CalendarError, DurationError
@@ -186,7 +186,7 @@ class BusinessCalendar:
         if not isinstance(value, datetime):
             raise CalendarError(f"{argument} must be a datetime, not {type(value).__name__}")
         try:
-            return (value - EPOCH) // ONE_US  # TypeError if naive (also a tzinfo giving no offset)
+            return epoch_us(value)  # TypeError if naive (also a tzinfo giving no offset)
         except TypeError:
             raise CalendarError(f"{argument} must be timezone-aware, got naive datetime {value.isoformat()}") from None
 

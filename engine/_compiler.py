@@ -405,37 +405,51 @@ def _group(sources: list[frozenset], cardinality: list[int]) -> list[list[int]]:
 # --------------------------------------------------------------------------- signatures
 
 
-def _slot_encoder(slot: Slot) -> Callable[[object], int]:
-    if slot.mode == "rank":
-        table = slot.table
-        size = len(table)
-
-        def rank(value, table=table, size=size, bisect_left=bisect_left):
-            j = bisect_left(table, value)
-            return 2 * j + 1 if j < size and table[j] == value else 2 * j
-
-        return rank
-    if slot.mode == "code":
-        codes = {v: j for j, v in enumerate(slot.table)}
-        other = len(slot.table)
-        get = codes.get
-        if slot.type == "boolean":  # keep True/1 apart: only real booleans get a literal's code
-            return lambda value: get(value, other) if value is True or value is False else other
-        return lambda value: get(value, other) if type(value) is str else other
-    return lambda value: 0
-
-
 def signature_function(compiled: CompiledRules) -> Callable[[Mapping], tuple]:
-    """``ticket -> signature``; raises TypeError for values a normalised ticket cannot hold."""
-    encoders = tuple((s.fact, _slot_encoder(s)) for s in compiled.slots)
-    regexes = tuple((compiled.slots[i].fact, re.compile(p).search) for i, p in compiled.patterns)
+    """``ticket -> signature``; raises TypeError for values a normalised ticket cannot hold.
 
-    def signature(ticket: Mapping) -> tuple:
-        get = ticket.get
-        codes = [None if (v := get(fact)) is None else enc(v) for fact, enc in encoders]
-        for fact, search in regexes:
-            v = get(fact)
-            codes.append(None if v is None else (0 if search(v) is None else 1))
-        return tuple(codes)
+    Generated once per policy as straight-line code, one expression per slot (a loop calling
+    one encoder closure per slot cost as much as matching the memoised rules itself):
 
+    * ``rank``: ``2j+1`` when the value equals threshold ``t_j``, else ``2j`` with ``j`` the
+      number of thresholds below it (``bisect_left``);
+    * ``code``: the index among the literals; any other value (or type) gets ``len(literals)``;
+      only real booleans get a boolean literal's code (``1`` is not ``True``);
+    * ``presence``: ``0``;
+    * then one ``0``/``1`` per ``matches`` pattern (``re.search``).
+
+    An absent fact (or ``None``) is ``None`` in every position.
+    """
+    env: dict = {"_type": type, "_str": str, "_bisect_left": bisect_left}
+    lines = ["def signature(ticket):", "    get = ticket.get"]
+    codes = []
+    for k, slot in enumerate(compiled.slots):
+        v, c = f"v{k}", f"c{k}"
+        lines.append(f"    {v} = get({slot.fact!r})")
+        if slot.mode == "rank":
+            env[f"_table{k}"] = slot.table
+            lines += [f"    if {v} is None:",
+                      f"        {c} = None",
+                      "    else:",
+                      f"        j = _bisect_left(_table{k}, {v})",
+                      f"        {c} = 2 * j + 1 if j < {len(slot.table)} and _table{k}[j] == {v} else 2 * j"]
+        elif slot.mode == "code":
+            env[f"_codes{k}"] = {value: j for j, value in enumerate(slot.table)}
+            other = len(slot.table)
+            accept = f"{v} is True or {v} is False" if slot.type == "boolean" else f"_type({v}) is _str"
+            lines.append(f"    {c} = None if {v} is None else _codes{k}.get({v}, {other}) if {accept} else {other}")
+        else:
+            lines.append(f"    {c} = None if {v} is None else 0")
+        codes.append(c)
+    for n, (k, pattern) in enumerate(compiled.patterns):
+        env[f"_search{n}"] = re.compile(pattern).search
+        fact = compiled.slots[k].fact
+        lines.append(f"    p{n} = get({fact!r})")
+        lines.append(f"    m{n} = None if p{n} is None else 0 if _search{n}(p{n}) is None else 1")
+        codes.append(f"m{n}")
+    lines.append(f"    return ({', '.join(codes)}{',' if len(codes) == 1 else ''})")
+    source = "\n".join(lines) + "\n"
+    exec(compile(source, "<ticket signature>", "exec"), env)
+    signature = env["signature"]
+    signature.source = source  # for debugging
     return signature

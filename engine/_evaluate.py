@@ -28,11 +28,13 @@ _OUTCOME_CACHE_SIZE = 65536
 
 @dataclass(frozen=True)
 class _Due:
-    """Per priority: its target, the calendar it counts on, and the documents used."""
+    """Per priority: its target, the calendar it counts on, and the policy record of a decision
+    without and with an operator SLA (digest, revision, documents used)."""
 
     target: CompiledTarget
     calendar: Any
-    documents: tuple[str, ...]
+    record: Mapping[str, Any]
+    record_with_operator: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,7 @@ class _Plan:
     triage: CompiledTriage
     due: dict[str, _Due]                # priority -> how its due dates are computed (never mutated)
     operator: Any                       # OperatorBook or None
-    operator_documents: tuple[str, ...]
+    outcomes: dict                      # matched rules -> (rules priority, deciding rule); one per triage version
 
 
 def _decide(triage: CompiledTriage, matched: tuple[str, ...]) -> tuple[str, str | None]:
@@ -65,9 +67,11 @@ class Evaluator:
         self._plans: dict[date, _Plan | TicketError] = {}
         self._lock = threading.Lock()
         self._policy_records: dict[tuple[str, ...], Mapping[str, Any]] = {}
-        # (triage version, matched rules) -> (rules priority, deciding rule); the compiled triage
-        # versions live as long as this evaluator, so their ids are stable keys
-        self._outcomes: dict[tuple[int, tuple[str, ...]], tuple[str, str | None]] = {}
+        # per triage version (shared by the plans of all its dates): matched rules -> outcome
+        self._outcomes: dict[int, dict[tuple[str, ...], tuple[str, str | None]]] = {
+            id(triage): {} for triage in compiled.triage_versions}
+        versions = compiled.triage_versions
+        self._only = versions[0] if len(versions) == 1 else None  # the one TriagePolicy version, if so
 
     # ------------------------------------------------------------------ plans
     def _plan(self, day: date) -> _Plan:
@@ -91,16 +95,19 @@ class Evaluator:
             return TicketError([Problem(f"no TriagePolicy is in effect on {iso} (the first takes effect on {first})",
                                         ("created_at",), field="created_at")])
         targets = compiled.targets_at(triage.targets, iso)
+        operator = compiled.operator_at(iso)
+        book, operator_docs = operator if operator else (None, ())
+        operator_labels = tuple(d.label for d in operator_docs)
         due = {}
         for priority, target in (targets.priorities.items() if targets else ()):
             found = compiled.calendar_at(target.calendar, iso)
             if found is None:
                 continue  # validation guarantees a calendar for every reachable priority
             calendar_doc, calendar = found
-            due[priority] = _Due(target, calendar, (triage.doc.label, targets.doc.label, calendar_doc.label))
-        operator = compiled.operator_at(iso)
-        book, docs = operator if operator else (None, ())
-        return _Plan(triage, due, book, tuple(d.label for d in docs))
+            documents = (triage.doc.label, targets.doc.label, calendar_doc.label)
+            due[priority] = _Due(target, calendar, self._policy_record(documents),
+                                 self._policy_record(documents + operator_labels))
+        return _Plan(triage, due, book, self._outcomes[id(triage)])
 
     def _policy_record(self, documents: tuple[str, ...]) -> Mapping[str, Any]:
         record = self._policy_records.get(documents)
@@ -131,16 +138,25 @@ class Evaluator:
         return plan.triage.validate_ticket(ticket), plan
 
     def evaluate(self, ticket: Any) -> Decision:
-        facts, plan = self._validated(ticket)
-        triage = plan.triage
+        triage = self._only
+        if triage is not None:  # one TriagePolicy version: validate, then find the date's plan
+            facts = triage.validate_ticket(ticket)
+            created_at = facts["created_at"]
+            plan = self._plans.get(created_at.date())
+            if type(plan) is not _Plan:  # not planned yet, or no policy in effect on that date
+                plan = self._plan(created_at.date())
+        else:
+            facts, plan = self._validated(ticket)
+            triage = plan.triage
+            created_at = facts["created_at"]
         matched = triage.evaluator.match(facts)
 
-        key = (id(triage), matched)
-        outcome = self._outcomes.get(key)
+        outcomes = plan.outcomes
+        outcome = outcomes.get(matched)
         if outcome is None:
-            if len(self._outcomes) >= _OUTCOME_CACHE_SIZE:
-                self._outcomes.clear()
-            outcome = self._outcomes[key] = _decide(triage, matched)
+            if len(outcomes) >= _OUTCOME_CACHE_SIZE:
+                outcomes.clear()
+            outcome = outcomes[matched] = _decide(triage, matched)
         rules_priority, decided_by = outcome
 
         override = facts.get("priority_override")
@@ -148,23 +164,21 @@ class Evaluator:
         due = plan.due.get(priority)
         if due is None:
             raise TriageError(f"no targets for {priority} in PriorityTargets {triage.targets!r} "
-                              f"on {facts['created_at'].date()}")
-        created_at = facts["created_at"]
+                              f"on {created_at.date()}")
         calendar, target = due.calendar, due.target
         response_due, resolution_due = calendar.add_many(created_at, target.durations)
 
-        documents = due.documents
         operator = None
+        record = due.record
         location_id = facts.get("location_id")
         if location_id is not None and plan.operator is not None:
             operator = plan.operator.deadlines(location_id, created_at, facts.get("escalated_at"))
-            documents = documents + plan.operator_documents
+            record = due.record_with_operator
 
         # Decision(...) by keyword is a Python-level call; the tuple is built directly, in field order
         return _new_tuple(Decision, (
             facts["id"], priority, rules_priority, decided_by, matched,
             MappingProxyType(dict(override)) if override else None,
             calendar.name, created_at, response_due, resolution_due,
-            target.response_text, target.resolution_text, operator,
-            self._policy_record(documents), calendar,
+            target.response_text, target.resolution_text, operator, record, calendar,
         ))

@@ -26,6 +26,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Mapping, NamedTuple
 
+from ._business_index import epoch_us
 from ._calendar import BusinessCalendar
 from ._duration import Duration
 
@@ -154,10 +155,10 @@ class _Timing:
         mode = self.mode
         if mode == "business":
             clock = self.clock
-            first, total = clock._add_business(created_at, _epoch_us(created_at), (self.a, self.a + self.b))
+            first, total = clock._add_business(created_at, epoch_us(created_at), (self.a, self.a + self.b))
             if escalated_at is None:
                 return first, total, total
-            return first, clock._add_business(escalated_at, _epoch_us(escalated_at), (self.b,))[0], total
+            return first, clock._add_business(escalated_at, epoch_us(escalated_at), (self.b,))[0], total
         if mode == "elapsed":
             start = created_at.astimezone(UTC)
             tz = self.clock.tz
@@ -170,13 +171,6 @@ class _Timing:
         total = level_due(first, self.second, self.timezone)
         second = level_due(escalated_at, self.second, self.timezone) if escalated_at is not None else total
         return first, second, total
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _epoch_us(t: datetime) -> int:
-    return (t - _EPOCH) // _US
 
 
 _PREPARED_SIZE = 65536

@@ -10,9 +10,11 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays as holidays_package
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine._business_index import epoch_us
 from engine._calendar import BusinessCalendar
 
 try:
@@ -250,3 +252,18 @@ def test_add_many_equals_add_one_by_one(start, durations):
     as_tuple = tuple(durations)  # tuples take the cached path: twice, to hit the cache
     assert cal.add_many(start, as_tuple) == expected
     assert cal.add_many(start, as_tuple) == expected
+
+
+@settings(max_examples=2000, deadline=None, database=None)
+@given(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)),
+       st.one_of(st.timedeltas(min_value=-timedelta(hours=23, minutes=59), max_value=timedelta(hours=23, minutes=59))
+                 .map(timezone), st.sampled_from(ZONES)))
+def test_epoch_microseconds_from_fields_equal_datetime_subtraction(naive, zone):
+    t = naive.replace(tzinfo=zone)
+    assert epoch_us(t) == (t - EPOCH) // US
+    assert epoch_us(t) == epoch_us(t)  # the remembered offset gives the same
+
+
+def test_epoch_microseconds_of_a_naive_datetime_is_a_type_error():
+    with pytest.raises(TypeError):
+        epoch_us(datetime(2024, 1, 1))

@@ -22,8 +22,8 @@ from ._errors import Problem, TicketError, TriageError
 from ._facts import parse_rfc3339
 
 _PLAN_CACHE_SIZE = 8192
-_new_tuple = tuple.__new__
 _OUTCOME_CACHE_SIZE = 65536
+_new_tuple = tuple.__new__  # builds a Decision from its fields in order, without its Python __new__
 
 
 @dataclass(frozen=True)

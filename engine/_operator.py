@@ -133,40 +133,38 @@ class _Timing:
     is converted and located once.  Anything else goes level by level through :func:`level_due`.
     """
 
-    __slots__ = ("first", "second", "timezone", "clock", "mode", "a", "b")
+    __slots__ = ("first", "second", "timezone", "mode", "clock", "first_us", "second_us")
 
     def __init__(self, sla: OperatorSLA, timezone: str) -> None:
-        self.first, self.second, self.timezone = sla.first_level, sla.second_level, timezone
-        a, b = self.first, self.second
-        self.mode = "levels"
-        if a.weekdays_only and b.weekdays_only:
-            self.clock = _clock(timezone, True)
-            # (kind, amount) with kind business: the counted units are business_*
-            self.a, self.b = (self.clock._resolve(level.counted, False)[1] for level in (a, b))
-            if self.a > 0 and self.b > 0:
-                self.mode = "business"
-        elif not (a.weekdays_only or b.weekdays_only) and {a.within.unit, b.within.unit} <= {"minutes", "hours"}:
-            self.clock = _clock(timezone, False)
-            self.a, self.b = a.within.microseconds(), b.within.microseconds()
-            self.mode = "elapsed"
+        first, second = self.first, self.second = sla.first_level, sla.second_level
+        self.timezone = timezone
+        self.mode, self.clock, self.first_us, self.second_us = "levels", None, 0, 0
+        if first.weekdays_only and second.weekdays_only:
+            clock = _clock(timezone, True)
+            # weekday levels count business_* units on that clock: _resolve gives (business, microseconds)
+            first_us, second_us = (clock._resolve(level.counted, False)[1] for level in (first, second))
+            if first_us > 0 and second_us > 0:
+                self.mode, self.clock, self.first_us, self.second_us = "business", clock, first_us, second_us
+        elif not (first.weekdays_only or second.weekdays_only) \
+                and {first.within.unit, second.within.unit} <= {"minutes", "hours"}:
+            self.mode, self.clock = "elapsed", _clock(timezone, False)
+            self.first_us, self.second_us = first.within.microseconds(), second.within.microseconds()
 
     def deadlines(self, created_at: datetime, escalated_at: datetime | None) -> tuple[datetime, datetime, datetime]:
         """(first-level, second-level, total) deadlines."""
-        mode = self.mode
+        mode, a, b = self.mode, self.first_us, self.second_us
         if mode == "business":
-            clock = self.clock
-            first, total = clock._add_business(created_at, epoch_us(created_at), (self.a, self.a + self.b))
+            add = self.clock._add_business
+            first, total = add(created_at, epoch_us(created_at), (a, a + b))
             if escalated_at is None:
                 return first, total, total
-            return first, clock._add_business(escalated_at, epoch_us(escalated_at), (self.b,))[0], total
+            return first, add(escalated_at, epoch_us(escalated_at), (b,))[0], total
         if mode == "elapsed":
-            start = created_at.astimezone(UTC)
-            tz = self.clock.tz
-            first = (start + self.a * _US).astimezone(tz)
-            total = (start + (self.a + self.b) * _US).astimezone(tz)
+            start, tz = created_at.astimezone(UTC), self.clock.tz
+            first, total = (start + a * _US).astimezone(tz), (start + (a + b) * _US).astimezone(tz)
             if escalated_at is None:
                 return first, total, total
-            return first, (escalated_at.astimezone(UTC) + self.b * _US).astimezone(tz), total
+            return first, (escalated_at.astimezone(UTC) + b * _US).astimezone(tz), total
         first = level_due(created_at, self.first, self.timezone)
         total = level_due(first, self.second, self.timezone)
         second = level_due(escalated_at, self.second, self.timezone) if escalated_at is not None else total

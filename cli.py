@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import click
 
@@ -21,8 +22,15 @@ from engine import PolicyError, TicketError, TriageError
 FORMATS = ("text", "json", "github")
 
 
-def _policy_dir(value: str | None) -> str:
-    return str(value) if value else str(engine.default_policy_dir())
+def _policy_dir(value: str | None, writing: bool = False) -> str:
+    """The policy directory given, else ``./policies``, else (only for reading) the shipped set."""
+    if value:
+        return str(value)
+    found = engine.default_policy_dir()
+    if writing and found != Path("policies"):
+        raise click.UsageError("there is no ./policies directory here to edit; pass the policy directory "
+                               "(the set shipped with triage is never edited in place)")
+    return str(found)
 
 
 # --------------------------------------------------------------------------- formatters
@@ -319,7 +327,7 @@ def test_command(directory: str | None, fmt: str, min_coverage: float | None) ->
 @click.option("--check", is_flag=True, help="Only report files that would change; exit 1 if any would.")
 def fmt_command(directory: str | None, check: bool) -> None:
     """Normalise the layout of policy YAML (comments, quotes and flow style are kept)."""
-    results = engine.format_policies(_policy_dir(directory), write=not check)
+    results = engine.format_policies(_policy_dir(directory, writing=not check), write=not check)
     problems = [r.problem for r in results if r.problem]
     changed = [r.file for r in results if r.changed]
     for problem in problems:
@@ -654,7 +662,7 @@ def sla_set_default(sla_id: str, policies_dir: str | None, dry_run: bool) -> Non
     Sets 'default: true' on it and removes the mark from the previous default.
     The whole policy set is validated before anything is written.
     """
-    _apply_edit(engine.PolicyEditor(_policy_dir(policies_dir)).set_default(sla_id), dry_run)
+    _apply_edit(engine.PolicyEditor(_policy_dir(policies_dir, writing=not dry_run)).set_default(sla_id), dry_run)
 
 
 @cli.group("locations")
@@ -699,7 +707,8 @@ def locations_bind(location_id: str, sla_id: str, create: bool, name: str | None
     """
     if create != (name is not None):
         raise click.UsageError("--create and --name go together: --create --name NAME")
-    _apply_edit(engine.PolicyEditor(_policy_dir(policies_dir)).bind(location_id, sla_id, name), dry_run)
+    _apply_edit(engine.PolicyEditor(_policy_dir(policies_dir, writing=not dry_run)).bind(location_id, sla_id, name),
+                dry_run)
 
 
 def main() -> None:

@@ -444,3 +444,30 @@ def test_a_terminal_gets_a_rich_table(runner, monkeypatch):
     monkeypatch.setattr("cli._is_tty", lambda: True)
     result = _invoke(runner, "locations", "list", "--flagged", "--policies", POLICIES)
     assert result.exit_code == 0 and "⚑" in result.stdout and "┃" in result.stdout
+
+
+# --------------------------------------------------------------------------- no ./policies (a wheel install)
+@pytest.mark.parametrize("args, dry", [
+    (("sla", "set-default", "dc-hub"), ("sla", "set-default", "dc-hub", "--dry-run")),
+    (("locations", "bind", "loc-suburb-12", "dc-hub"), ("locations", "bind", "loc-suburb-12", "dc-hub", "--dry-run")),
+    (("fmt",), ("fmt", "--check")),
+])
+def test_edits_refuse_the_shipped_set_when_there_is_no_local_one(runner, tmp_path, monkeypatch, args, dry):
+    """Without ./policies, reading commands use the shipped set; editing ones must not write into it."""
+    shipped = tmp_path / "site-packages" / "policies"  # stands in for the installed copy
+    shutil.copytree(POLICIES, shipped)
+    monkeypatch.setattr(engine._resources, "shipped_policies", lambda: shipped)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    before = _files(shipped)
+
+    result = _invoke(runner, *args)
+
+    assert result.exit_code == 2, result.output
+    assert "there is no ./policies directory here to edit" in result.output
+    assert _files(shipped) == before
+    # a dry run or check writes nothing, so it may read the shipped set, as listing does
+    assert _invoke(runner, *dry).exit_code == 0
+    assert _invoke(runner, "sla", "list").exit_code == 0
+    assert _files(shipped) == before

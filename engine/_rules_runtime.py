@@ -79,6 +79,14 @@ def _projection(key: tuple[int, ...]):
     return getter
 
 
+def _mask(positions) -> int:
+    """The bit mask of a set of rule positions."""
+    mask = 0
+    for p in positions:
+        mask |= 1 << p
+    return mask
+
+
 def _release_handles(handles):
     for handle in handles:
         try:
@@ -112,8 +120,11 @@ class RuleEvaluator:
         with self._lock:
             self._build_host()
         self._memo_size = memo_size
+        # per ruleset: projection of the signature -> bit mask of the rule positions that fired
         self._ruleset_memos: tuple[dict, ...] = tuple({} for _ in compiled.rulesets)
         self._projections = tuple(_projection(spec.key) for spec in compiled.rulesets)
+        self._memo_pairs = tuple(zip(self._ruleset_memos, self._projections))
+        self._mask_ids: dict[int, tuple[str, ...]] = {}  # bit mask of positions -> rule ids in policy order
         if memo_size > 0:
             self._lookup = lru_cache(maxsize=memo_size)(self._evaluate_grouped)
         else:
@@ -183,18 +194,24 @@ class RuleEvaluator:
     def _evaluate_grouped(self, signature: tuple) -> tuple[str, ...]:
         """Matched rules from the per-ruleset memos; only rulesets not seen with
         their part of ``signature`` are asked (all in one locked call)."""
-        fired: set[int] = set()
-        missing = []
-        for k, (memo, project) in enumerate(zip(self._ruleset_memos, self._projections)):
+        mask = 0
+        missing = None
+        for k, (memo, project) in enumerate(self._memo_pairs):
             found = memo.get(project(signature))
             if found is None:
+                if missing is None:
+                    missing = []
                 missing.append(k)
             else:
-                fired.update(found)
+                mask |= found
         if missing:
-            fired.update(self._ask_durable(signature, missing))
-        ids = self._ids
-        return tuple(ids[p] for p in sorted(fired))
+            mask |= _mask(self._ask_durable(signature, missing))
+        ids = self._mask_ids.get(mask)
+        if ids is None:
+            if len(self._mask_ids) >= max(self._memo_size, 1):
+                self._mask_ids.clear()
+            ids = self._mask_ids[mask] = tuple(rule_id for p, rule_id in enumerate(self._ids) if mask >> p & 1)
+        return ids
 
     def _ask_durable(self, signature: tuple, which, remember: bool = True) -> set[int]:
         """Assert ``signature`` into the rulesets ``which``; the positions of the rules that fired.
@@ -215,7 +232,7 @@ class RuleEvaluator:
                         memo = self._ruleset_memos[k]
                         if len(memo) >= self._memo_size:
                             memo.clear()
-                        memo[self._projections[k](signature)] = tuple(fired - before)
+                        memo[self._projections[k](signature)] = _mask(fired - before)
             except TriageError:
                 self._host = None  # rebuild before the next evaluation
                 raise

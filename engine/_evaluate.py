@@ -121,11 +121,8 @@ class Evaluator:
         versions = self._compiled.triage_versions
         if not versions:
             raise TriageError("this policy set has no TriagePolicy; nothing to evaluate tickets with")
+        # several vocabularies (evaluate handles a single one itself): the ticket's date picks the one
         latest = versions[-1]
-        if len(versions) == 1:
-            facts = latest.validate_ticket(ticket)
-            return facts, self._plan(facts["created_at"].date())
-        # several vocabularies: the ticket's date picks the one to validate against
         raw = ticket.get("created_at") if isinstance(ticket, Mapping) else None
         try:
             day = parse_rfc3339(raw).date() if isinstance(raw, str) else None

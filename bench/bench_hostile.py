@@ -36,7 +36,7 @@ POLICY_CASES = {
 
 MEASURE = textwrap.dedent("""
     import sys, time
-    from engine._loader import read_policy_dir
+    from engine.policy.loader import read_policy_dir
     t = time.perf_counter()
     result = read_policy_dir(sys.argv[1])
     elapsed = time.perf_counter() - t

@@ -40,12 +40,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import _gen  # noqa: E402
 
 import engine  # noqa: E402
-from engine._checks import run_checks  # noqa: E402
-from engine._compiled import compile_documents  # noqa: E402
-from engine._loader import policy_files, read_policy_dir  # noqa: E402
-from engine._provenance import digest, git_revision  # noqa: E402
-from engine._schemas import schema_problems  # noqa: E402
-from engine._yaml import decode, iter_documents  # noqa: E402
+from engine.policy.checks import run_checks  # noqa: E402
+from engine.evaluation.compiled_policy import compile_documents  # noqa: E402
+from engine.policy.loader import policy_files, read_policy_dir  # noqa: E402
+from engine.policy.provenance import digest, git_revision  # noqa: E402
+from engine.policy.schemas import schema_problems  # noqa: E402
+from engine.policy.yaml_reader import decode, iter_documents  # noqa: E402
 
 LOAD_GOAL_S = 1.0
 
@@ -62,8 +62,8 @@ def timed(fn, repeat: int) -> tuple[float, float, list[float], object]:
 
 
 def _yaml_constructor_cache() -> int:
-    """How many nodes engine._yaml's shared constructor still holds (0 when nothing leaks)."""
-    import engine._yaml as y
+    """How many nodes engine.policy.yaml_reader's shared constructor still holds (0 when nothing leaks)."""
+    import engine.policy.yaml_reader as y
     return len(getattr(getattr(y, "_constructor", None), "constructed_objects", ()) or ())
 
 
@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
           f"validate, {rss_load:.0f} MiB after the first load, {rss_mib():.0f} MiB at the end "
           f"({2 * (args.repeat + 1)} validates+loads and the breakdown)")
     if leak:
-        print(f"NOTE: engine._yaml's module-level SafeConstructor holds {leak:,} YAML nodes after the run "
+        print(f"NOTE: engine.policy.yaml_reader's module-level SafeConstructor holds {leak:,} YAML nodes after the run "
               "(construct_object memoises every scalar node and nothing clears it): memory grows with every load")
 
     if failures:

@@ -7,17 +7,17 @@ The public API is what ``__all__`` names; every other module is private.
     decision = policies.evaluate(ticket_dict)
     cal = policies.calendars["partner-support"]
 """
-from ._calendar import BusinessCalendar
-from ._duration import Duration
-from ._errors import CalendarError, DurationError, PolicyError, Problem, TicketError, TriageError
-from ._policyset import PolicySet, validate
-from ._format import format_policies
-from ._impact import PolicySource, compare_files
-from ._resources import default_policy_dir
-from ._schemas import document_schema
-from ._ticket_io import TicketInput, read_tickets
-from ._decision import Decision
-from ._editing import PolicyEditor
+from .calendar.business import BusinessCalendar
+from .calendar.duration import Duration
+from .core.errors import CalendarError, DurationError, PolicyError, Problem, TicketError, TriageError
+from .policyset import PolicySet, validate
+from .tooling.fmt import format_policies
+from .tooling.impact import PolicySource, compare_files
+from .core.resources import default_policy_dir
+from .policy.schemas import document_schema
+from .facts.reader import TicketInput, read_tickets
+from .evaluation.decision import Decision
+from .tooling.editing import PolicyEditor
 
 __all__ = [
     "PolicySet", "Decision", "BusinessCalendar", "Duration", "Problem", "read_tickets", "TicketInput",

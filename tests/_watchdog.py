@@ -116,8 +116,8 @@ class DurableWorker:
 
 
 def _build(payload):
-    from engine._compiler import build_rules, compile_rules
-    from engine._facts import parse_facts
+    from engine.rules.compiler import build_rules, compile_rules
+    from engine.facts.vocabulary import parse_facts
 
     facts = parse_facts(payload["facts"])
     rules, problems = build_rules(payload["rules"], facts)
@@ -127,9 +127,9 @@ def _build(payload):
 
 
 def _op_evaluate(payload):
-    from engine._errors import TicketError
-    from engine._facts import validate_ticket
-    from engine._rules_runtime import RuleEvaluator
+    from engine.core.errors import TicketError
+    from engine.facts.vocabulary import validate_ticket
+    from engine.rules.runtime import RuleEvaluator
 
     facts, compiled, problems, rejected = _build(payload)
     modes = payload.get("modes", ["off", "on"])
@@ -161,8 +161,8 @@ def _op_evaluate(payload):
 def _op_threads(payload):
     import threading
 
-    from engine._facts import validate_ticket
-    from engine._rules_runtime import RuleEvaluator
+    from engine.facts.vocabulary import validate_ticket
+    from engine.rules.runtime import RuleEvaluator
 
     facts, compiled, _, _ = _build(payload)
     tickets = [validate_ticket(raw, facts) for raw in payload["tickets"]]
@@ -190,9 +190,9 @@ def _op_threads(payload):
 def _op_threads_started(payload):
     import threading
 
-    from engine._compiler import build_rules, compile_rules
-    from engine._facts import parse_facts
-    from engine._rules_runtime import RuleEvaluator
+    from engine.rules.compiler import build_rules, compile_rules
+    from engine.facts.vocabulary import parse_facts
+    from engine.rules.runtime import RuleEvaluator
 
     facts = parse_facts(payload["facts"])
     compiled = compile_rules(build_rules(payload["rules"], facts)[0])

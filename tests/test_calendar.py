@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from engine._calendar import HORIZON_YEARS, BusinessCalendar
-from engine._duration import Duration
-from engine._errors import CalendarError, DurationError
+from engine.calendar.business import HORIZON_YEARS, BusinessCalendar
+from engine.calendar.duration import Duration
+from engine.core.errors import CalendarError, DurationError
 
 CPH = ZoneInfo("Europe/Copenhagen")
 
@@ -662,7 +662,7 @@ def _spec(patch: dict) -> dict:
 
 @pytest.mark.parametrize("patch, path, message, suggestion", CHECKS, ids=[c[2][:40] for c in CHECKS])
 def test_check_calendar_spec(patch, path, message, suggestion):
-    from engine._calendar import check_calendar_spec
+    from engine.calendar.business import check_calendar_spec
 
     problems = [p for p in check_calendar_spec(_spec(patch)) if p.is_error]
     assert [(p.path, p.message, p.suggestion) for p in problems] == [(path, message, suggestion)]
@@ -673,7 +673,7 @@ def test_check_calendar_spec(patch, path, message, suggestion):
 
 
 def test_check_reports_every_problem_and_valid_specs_are_clean():
-    from engine._calendar import check_calendar_spec
+    from engine.calendar.business import check_calendar_spec
 
     for spec in SPECS.values():
         assert list(check_calendar_spec(spec)) == []
@@ -693,7 +693,7 @@ def test_check_reports_every_problem_and_valid_specs_are_clean():
 
 
 def test_no_open_time_is_a_warning():
-    from engine._calendar import check_calendar_spec
+    from engine.calendar.business import check_calendar_spec
 
     [problem] = check_calendar_spec({"timezone": "UTC", "hours": {"sat-sun": []}})
     assert (problem.path, problem.severity) == (("hours",), "warning")

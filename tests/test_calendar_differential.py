@@ -27,7 +27,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pandas.tseries.offsets import CustomBusinessHour
 
-from engine._calendar import BusinessCalendar
+from engine.calendar.business import BusinessCalendar
 
 try:
     from test_calendar import PARTNER_SUPPORT

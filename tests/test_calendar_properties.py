@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine._business_index import epoch_us
-from engine._calendar import BusinessCalendar
+from engine.calendar.index import epoch_us
+from engine.calendar.business import BusinessCalendar
 
 try:
     from test_calendar import SPECS

@@ -7,11 +7,11 @@ import pytest
 
 import oracle
 from _watchdog import DurableWorker
-from engine._compiler import (MAX_FIELDS_PER_FACT, MAX_RULES_PER_RULESET, RuleDef, build_rules, compile_rules,
+from engine.rules.compiler import (MAX_FIELDS_PER_FACT, MAX_RULES_PER_RULESET, RuleDef, build_rules, compile_rules,
                               condition_size)
-from engine._conditions import parse_condition
-from engine._errors import PolicyError
-from engine._facts import parse_facts, validate_ticket
+from engine.rules.conditions import parse_condition
+from engine.core.errors import PolicyError
+from engine.facts.vocabulary import parse_facts, validate_ticket
 
 from test_facts import SPEC
 

@@ -5,8 +5,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from engine._conditions import AllOf, AnyOf, Leaf, Not, evaluate, parse_condition, reads
-from engine._facts import parse_facts, validate_ticket
+from engine.rules.conditions import AllOf, AnyOf, Leaf, Not, evaluate, parse_condition, reads
+from engine.facts.vocabulary import parse_facts, validate_ticket
 
 from test_facts import SPEC
 

@@ -168,7 +168,7 @@ def test_stock_host_runs_actions_on_its_timer_threads():
 
 def test_our_host_starts_no_threads_and_never_acts_outside_a_call():
     result = snippet("""
-        from engine._rules_runtime import _Host
+        from engine.rules.runtime import _Host
         seen = []
         before = threading.active_count()
         h = _Host(lambda position: seen.append((position, threading.current_thread().name)))

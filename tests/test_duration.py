@@ -8,8 +8,8 @@ from fractions import Fraction
 import jsonschema
 import pytest
 
-from engine._duration import DURATION_PATTERN, UNITS, Duration
-from engine._errors import CalendarError, DurationError
+from engine.calendar.duration import DURATION_PATTERN, UNITS, Duration
+from engine.core.errors import CalendarError, DurationError
 
 UNIT_LIST = "minutes, hours, days, business_minutes, business_hours, business_days"
 

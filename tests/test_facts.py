@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 import jsonschema
 import pytest
 
-from engine._errors import PolicyError, TicketError
-from engine._facts import Fact, FactSet, check_facts, parse_facts, parse_rfc3339, ticket_schema, validate_ticket
+from engine.core.errors import PolicyError, TicketError
+from engine.facts.vocabulary import Fact, FactSet, check_facts, parse_facts, parse_rfc3339, ticket_schema, validate_ticket
 
 # The default policy's vocabulary (DESIGN.md), shared by the other test modules.
 SPEC = {
@@ -279,8 +279,8 @@ def test_validation_is_fast(facts):
 
 
 def test_a_ticket_with_thousands_of_fields_is_refused_at_once():
-    from engine._facts import parse_facts, validate_ticket
-    from engine._errors import TicketError
+    from engine.facts.vocabulary import parse_facts, validate_ticket
+    from engine.core.errors import TicketError
     facts = parse_facts({"id": {"type": "string", "required": True},
                          "created_at": {"type": "datetime", "required": True}})
     ticket = {"id": "T-1", "created_at": "2024-01-01T00:00:00Z", **{f"junk{i}": i for i in range(50_000)}}
@@ -302,7 +302,7 @@ def _shipped_validator():
     if _SHIPPED_FACTS is None:
         import yaml
         from conftest import POLICIES
-        from engine._facts import compile_ticket_validator, parse_facts
+        from engine.facts.vocabulary import compile_ticket_validator, parse_facts
         spec = yaml.safe_load((POLICIES / "triage.yaml").read_text())["spec"]["facts"]
         _SHIPPED_FACTS = compile_ticket_validator(parse_facts(spec))
     return _SHIPPED_FACTS
@@ -329,7 +329,7 @@ _VALUES = {
 @settings(max_examples=1500, deadline=None)
 @given(st.fixed_dictionaries({}, optional=_VALUES))
 def test_fast_validator_agrees_with_the_complete_one(ticket):
-    from engine._errors import TicketError
+    from engine.core.errors import TicketError
     validate = _shipped_validator()
 
     def outcome(fn):

@@ -1,7 +1,7 @@
 """triage fmt: one layout, comments kept, meaning unchanged."""
 from cli import cli
 from engine import format_policies
-from engine._format import format_text
+from engine.tooling.fmt import format_text
 from conftest import POLICIES
 
 MESSY = """# yaml-language-server: $schema=../schemas/Locations.json

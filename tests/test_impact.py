@@ -5,7 +5,7 @@ import subprocess
 import pytest
 
 from engine import PolicySet, read_tickets
-from engine._impact import compare, policies_at
+from engine.tooling.impact import compare, policies_at
 from conftest import EXAMPLES, POLICIES, mutate
 
 

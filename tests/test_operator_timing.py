@@ -1,5 +1,5 @@
 """The operator deadlines computed for every ticket (levels added together on one clock) agree
-with the level-by-level reference, :func:`engine._operator.level_due`, for any SLA shape."""
+with the level-by-level reference, :func:`engine.sla.operator.level_due`, for any SLA shape."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine._duration import Duration
-from engine._operator import Level, OperatorSLA, _Timing, level_due
+from engine.calendar.duration import Duration
+from engine.sla.operator import Level, OperatorSLA, _Timing, level_due
 
 ZONES = ["Europe/Copenhagen", "Asia/Tokyo", "America/New_York", "UTC"]
 CREATED_ZONES = [ZoneInfo("Europe/Copenhagen"), timezone.utc, timezone(timedelta(hours=-5)),

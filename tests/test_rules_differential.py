@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 import oracle
 from _watchdog import DurableWorker
-from engine._compiler import build_rules
-from engine._conditions import evaluate
-from engine._facts import parse_facts, validate_ticket
+from engine.rules.compiler import build_rules
+from engine.rules.conditions import evaluate
+from engine.facts.vocabulary import parse_facts, validate_ticket
 
 EXAMPLES = 1000
 REQUEST_TIMEOUT = 20.0

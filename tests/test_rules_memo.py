@@ -1,6 +1,6 @@
 """Rules are grouped by the facts they read, and each group is memoised on its own inputs."""
 from engine import PolicySet
-from engine._compiler import MAX_GROUP_INPUTS, _cardinality
+from engine.rules.compiler import MAX_GROUP_INPUTS, _cardinality
 from conftest import POLICIES
 
 CREATED = "2024-03-27T16:00:00+01:00"

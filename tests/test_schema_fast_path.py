@@ -10,8 +10,8 @@ import random
 
 import pytest
 
-from engine._loader import read_policy_dir
-from engine._schemas import fast_validator, validator
+from engine.policy.loader import read_policy_dir
+from engine.policy.schemas import fast_validator, validator
 from conftest import POLICIES
 
 WRONG_VALUES = [None, 0, -1, 1.5, True, "", "x", "5 buisness_days", "-1 hours", "P5", "25:00-26:00", "Mars/Olympus",

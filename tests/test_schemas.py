@@ -6,9 +6,9 @@ import jsonschema
 import pytest
 
 from engine import document_schema
-from engine._duration import DURATION_PATTERN, UNITS
-from engine._loader import policy_files
-from engine._schemas import KINDS
+from engine.calendar.duration import DURATION_PATTERN, UNITS
+from engine.policy.loader import policy_files
+from engine.policy.schemas import KINDS
 from conftest import POLICIES, ROOT
 
 

@@ -1,4 +1,4 @@
-"""CliRunner tests of `triage sla` and `triage locations`, and of the edit machinery in engine._editing."""
+"""CliRunner tests of `triage sla` and `triage locations`, and of the edit machinery in engine.tooling.editing."""
 import difflib
 import json
 import os
@@ -11,7 +11,7 @@ import pytest
 import engine
 from cli import cli
 from conftest import POLICIES, mutate
-from engine import _editing
+from engine.tooling import editing as _editing
 
 CREATED = "2024-03-27T16:00:00+01:00"
 SHIPPED_FILES = sorted(p.relative_to(POLICIES).as_posix() for p in POLICIES.rglob("*.yaml"))
@@ -456,7 +456,7 @@ def test_edits_refuse_the_shipped_set_when_there_is_no_local_one(runner, tmp_pat
     """Without ./policies, reading commands use the shipped set; editing ones must not write into it."""
     shipped = tmp_path / "site-packages" / "policies"  # stands in for the installed copy
     shutil.copytree(POLICIES, shipped)
-    monkeypatch.setattr(engine._resources, "shipped_policies", lambda: shipped)
+    monkeypatch.setattr(engine.core.resources, "shipped_policies", lambda: shipped)
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)

@@ -1,8 +1,8 @@
 """Hostile and malformed YAML is refused with a located, readable problem."""
 import pytest
 
-from engine._loader import read_policy_dir, read_policy_text
-from engine._yaml import MAX_FILE_BYTES, iter_documents
+from engine.policy.loader import read_policy_dir, read_policy_text
+from engine.policy.yaml_reader import MAX_FILE_BYTES, iter_documents
 
 
 def _refusal(text: str | bytes) -> str:
@@ -117,7 +117,7 @@ def test_multi_document_file_skips_empty_documents():
 
 
 def test_scalars_are_typed_and_nothing_is_retained():
-    import engine._yaml as module
+    import engine.policy.yaml_reader as module
     (doc,) = iter_documents("a: 1\nb: 1.5\nc: true\nd: null\ne: 2024-01-01\nf: x\ng: !!str 5\nh: 0x1F\n", "f")
     assert doc.data == {"a": 1, "b": 1.5, "c": True, "d": None, "e": "2024-01-01", "f": "x", "g": "5", "h": 31}
     # regression: construct_object() kept every scalar node of every file ever read

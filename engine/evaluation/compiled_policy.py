@@ -1,0 +1,145 @@
+"""Compile validated documents into the objects evaluation needs (once, at load).
+
+Every version of every document is compiled; at evaluation time the version
+in effect on the ticket's date is picked (see ``_versions``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from ..calendar.business import BusinessCalendar
+from ..rules.compiler import build_rules, compile_rules
+from ..calendar.duration import Duration
+from ..facts.vocabulary import FactSet, compile_ticket_validator, parse_facts
+from ..policy.loader import PolicyDocument
+from ..sla.operator import OperatorBook
+from ..rules.runtime import RuleEvaluator
+from ..policy.versions import change_dates, group_versions, in_effect, snapshot
+
+PRIORITY_ORDER = ("P1", "P2", "P3", "P4")
+
+
+@dataclass(frozen=True)
+class CompiledTriage:
+    doc: PolicyDocument
+    facts: FactSet
+    validate_ticket: Any          # callable: raw ticket -> normalised ticket (raises TicketError)
+    rules: tuple                  # RuleDefs in policy order
+    rule_index: Mapping[str, Any]
+    rule_rank: Mapping[str, int]  # rule id -> index of its priority in PRIORITY_ORDER
+    evaluator: RuleEvaluator
+    default_priority: str
+    targets: str
+
+    @property
+    def effective_from(self) -> str | None:
+        return self.doc.effective_from
+
+
+@dataclass(frozen=True)
+class CompiledTarget:
+    name: str
+    description: str
+    response: Duration
+    resolution: Duration
+    calendar: str
+    response_text: str    # as written, e.g. "4 business_hours"
+    resolution_text: str
+
+    @property
+    def durations(self) -> tuple[Duration, Duration]:
+        return self._durations  # type: ignore[attr-defined]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_durations", (self.response, self.resolution))
+
+
+@dataclass(frozen=True)
+class CompiledTargets:
+    doc: PolicyDocument
+    priorities: Mapping[str, CompiledTarget]
+
+    @property
+    def effective_from(self) -> str | None:
+        return self.doc.effective_from
+
+
+@dataclass(frozen=True)
+class Compiled:
+    calendar_versions: Mapping[str, tuple[tuple[PolicyDocument, BusinessCalendar], ...]]
+    calendars: Mapping[str, BusinessCalendar]          # latest version of each
+    triage_versions: tuple[CompiledTriage, ...]        # one TriagePolicy name, by effective_from
+    target_versions: Mapping[str, tuple[CompiledTargets, ...]]
+    operator_versions: tuple[tuple[str, OperatorBook, tuple[PolicyDocument, ...]], ...]  # (from date, book, docs)
+
+    def triage_at(self, day: str) -> CompiledTriage | None:
+        return in_effect(self.triage_versions, day)
+
+    def targets_at(self, name: str, day: str) -> CompiledTargets | None:
+        return in_effect(self.target_versions.get(name, ()), day)
+
+    def calendar_at(self, name: str, day: str) -> tuple[PolicyDocument, BusinessCalendar] | None:
+        versions = self.calendar_versions.get(name, ())
+        docs = [doc for doc, _ in versions]
+        doc = in_effect(docs, day)
+        return versions[docs.index(doc)] if doc is not None else None
+
+    def operator_at(self, day: str) -> tuple[OperatorBook, tuple[PolicyDocument, ...]] | None:
+        found = None
+        for start, book, docs in self.operator_versions:
+            if start <= day:
+                found = (book, docs)
+        return found
+
+
+def _compile_triage(doc: PolicyDocument) -> CompiledTriage:
+    facts = parse_facts(doc.spec["facts"])
+    rules, problems = build_rules(doc.spec["rules"], facts)
+    assert not [p for p in problems if p.is_error], problems  # the loader checked them
+    return CompiledTriage(doc, facts, compile_ticket_validator(facts), tuple(rules),
+                          MappingProxyType({r.id: r for r in rules}),
+                          MappingProxyType({r.id: PRIORITY_ORDER.index(r.priority) for r in rules}),
+                          RuleEvaluator(compile_rules(rules), facts),
+                          doc.spec["default_priority"], doc.spec["targets"])
+
+
+def _compile_targets(doc: PolicyDocument) -> CompiledTargets:
+    default_calendar = doc.spec["calendar"]
+    priorities = {
+        priority: CompiledTarget(t["name"], t.get("description", ""), Duration.parse(t["response"]),
+                                 Duration.parse(t["resolution"]), t.get("calendar", default_calendar),
+                                 t["response"], t["resolution"])
+        for priority, t in doc.spec["priorities"].items()
+    }
+    return CompiledTargets(doc, MappingProxyType(priorities))
+
+
+def compile_documents(documents: tuple[PolicyDocument, ...]) -> Compiled:
+    groups = group_versions(documents)
+    calendar_versions = {
+        name: tuple((doc, BusinessCalendar.from_spec(name, doc.spec)) for doc in versions)
+        for (kind, name), versions in groups.items() if kind == "BusinessCalendar"
+    }
+    triage_docs = sorted((d for d in documents if d.kind == "TriagePolicy"), key=lambda d: d.effective_from or "")
+    target_versions = {
+        name: tuple(_compile_targets(doc) for doc in versions)
+        for (kind, name), versions in groups.items() if kind == "PriorityTargets"
+    }
+    operator_groups = {k: v for k, v in groups.items() if k[0] in ("OperatorSLAs", "Locations")}
+    operator_docs = [d for versions in operator_groups.values() for d in versions]
+    operator_versions = []
+    for day in change_dates(operator_docs):
+        docs = snapshot(operator_groups, day)
+        slas = [d for d in docs if d.kind == "OperatorSLAs"]
+        if slas:
+            operator_versions.append((day, OperatorBook(slas, [d for d in docs if d.kind == "Locations"]),
+                                      tuple(docs)))
+    return Compiled(
+        calendar_versions=MappingProxyType(calendar_versions),
+        calendars=MappingProxyType({name: versions[-1][1] for name, versions in calendar_versions.items()}),
+        triage_versions=tuple(_compile_triage(doc) for doc in triage_docs),
+        target_versions=MappingProxyType(target_versions),
+        operator_versions=tuple(operator_versions),
+    )

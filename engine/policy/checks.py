@@ -1,0 +1,268 @@
+"""Semantic checks over schema-valid documents.
+
+Every check is a generator of ``Problem``s with a path relative to its
+document; ``run_checks`` locates them (file:line:col) and never stops at the
+first.  Per-document checks run once per document; cross-document checks
+(references, uniqueness, exactly one default SLA) run on every snapshot of the
+policy set, i.e. on each date where the documents in effect change, so a
+reference that is unresolvable on some date is caught.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Callable, Iterable, Iterator
+
+from ..calendar.business import check_calendar_spec
+from ..calendar.duration import Duration
+from ..core.errors import WARNING, Problem, TicketError
+from ..facts.vocabulary import check_facts, compile_ticket_validator, parse_facts
+from ..rules.compiler import build_rules
+from .loader import PolicyDocument
+from .schemas import did_you_mean
+from .versions import change_dates, group_versions, snapshot
+from ..core.zones import timezone_problem
+
+Located = tuple[PolicyDocument, Problem]
+
+
+# --------------------------------------------------------------------------- per document
+def _check_calendar(doc: PolicyDocument) -> Iterator[Problem]:
+    for problem in check_calendar_spec(doc.spec):
+        yield problem.prefixed("spec")
+
+
+def _check_triage(doc: PolicyDocument) -> Iterator[Problem]:
+    facts_spec = doc.spec["facts"]
+    fact_problems = [p.prefixed("spec", "facts") for p in check_facts(facts_spec)]
+    yield from fact_problems
+    if any(p.is_error for p in fact_problems):
+        return  # rules cannot be type-checked against a broken vocabulary
+    facts = parse_facts(facts_spec)
+    _, rule_problems = build_rules(doc.spec["rules"], facts)
+    for problem in rule_problems:
+        yield problem.prefixed("spec", "rules")
+
+
+def _check_targets(doc: PolicyDocument) -> Iterator[Problem]:
+    # Same-unit comparison only: business vs calendar time depends on the calendar.
+    for priority, target in doc.spec["priorities"].items():
+        response, resolution = Duration.parse(target["response"]), Duration.parse(target["resolution"])
+        if _nominal(response) is not None and _nominal(resolution) is not None \
+                and response.is_business == resolution.is_business \
+                and _nominal(resolution) < _nominal(response):
+            yield Problem(f"resolution target {target['resolution']!r} is shorter than the response target "
+                          f"{target['response']!r}", ("spec", "priorities", priority, "resolution"),
+                          severity=WARNING)
+
+
+def _nominal(duration: Duration):
+    """Length in hours, with a business day taken as 8 business hours (for a sanity warning only)."""
+    per_unit = {"minutes": 1 / 60, "hours": 1, "days": 24, "business_minutes": 1 / 60,
+                "business_hours": 1, "business_days": 8}
+    return float(duration.amount) * per_unit[duration.unit]
+
+
+def _check_operator_slas(doc: PolicyDocument) -> Iterator[Problem]:
+    problem = timezone_problem(doc.spec["timezone"], ("spec", "timezone"))
+    if problem:
+        yield problem
+    for i, sla in enumerate(doc.spec["slas"]):
+        for level in ("first_level", "second_level"):
+            if Duration.parse(sla[level]["within"]).amount <= 0:
+                yield Problem("a deadline must be longer than zero", ("spec", "slas", i, level, "within"))
+
+
+def _check_locations(doc: PolicyDocument) -> Iterator[Problem]:
+    for i, loc in enumerate(doc.spec["locations"]):
+        if "timezone" in loc:
+            problem = timezone_problem(loc["timezone"], ("spec", "locations", i, "timezone"))
+            if problem:
+                yield problem
+
+
+PER_DOCUMENT: dict[str, Callable[[PolicyDocument], Iterable[Problem]]] = {
+    "BusinessCalendar": _check_calendar,
+    "TriagePolicy": _check_triage,
+    "PriorityTargets": _check_targets,
+    "OperatorSLAs": _check_operator_slas,
+    "Locations": _check_locations,
+}
+
+
+# --------------------------------------------------------------------------- across documents
+def _duplicate_versions(groups: dict) -> Iterator[Located]:
+    for (kind, name), versions in groups.items():
+        seen: dict = {}
+        for doc in versions:
+            key = doc.effective_from
+            if key in seen:
+                first = seen[key]
+                line, _ = first.source.locate(("metadata", "name"))
+                when = f" effective from {key}" if key else ""
+                yield doc, Problem(f"duplicate {kind} {name!r}{when} (also defined at {first.file}:{line}); "
+                                   "names are unique per kind, or give each version its own effective_from",
+                                   ("metadata", "effective_from" if key else "name"))
+            else:
+                seen[key] = doc
+
+
+def _reference(doc: PolicyDocument, path: tuple, kind: str, name: str, names: dict, what: str,
+               day: str, broken: frozenset = frozenset()) -> Iterator[Located]:
+    if name in names or (kind, name) in broken:
+        return  # a document that failed its schema is already reported; don't cascade
+    hint, suggestion = did_you_mean(name, names)
+    when = f" on {day}" if day else ""
+    if not hint and names:
+        hint = f"; known: {', '.join(sorted(names)[:10])}"
+    yield doc, Problem(f"unknown {what} {name!r}{when}{hint}", path, suggestion=suggestion)
+
+
+def _snapshot_checks(docs: list[PolicyDocument], day: str, broken: frozenset) -> Iterator[Located]:
+    by_kind: dict[str, dict[str, PolicyDocument]] = defaultdict(dict)
+    for doc in docs:
+        by_kind[doc.kind][doc.name] = doc
+    calendars, targets = by_kind["BusinessCalendar"], by_kind["PriorityTargets"]
+
+    for doc in targets.values():
+        yield from _reference(doc, ("spec", "calendar"), "BusinessCalendar", doc.spec["calendar"], calendars,
+                              "calendar", day, broken)
+        for priority, target in doc.spec["priorities"].items():
+            if "calendar" in target:
+                yield from _reference(doc, ("spec", "priorities", priority, "calendar"), "BusinessCalendar",
+                                      target["calendar"], calendars, "calendar", day, broken)
+
+    policies = list(by_kind["TriagePolicy"].values())
+    if len(policies) > 1:
+        for doc in policies[1:]:
+            yield doc, Problem(f"a policy set has one TriagePolicy in effect at a time; found "
+                               f"{', '.join(repr(p.name) for p in policies)}", ("metadata", "name"))
+    for doc in policies:
+        target_name = doc.spec["targets"]
+        yield from _reference(doc, ("spec", "targets"), "PriorityTargets", target_name, targets,
+                              "PriorityTargets", day, broken)
+        if target_name in targets:
+            defined = targets[target_name].spec["priorities"]
+            for i, rule in enumerate(doc.spec["rules"]):
+                if rule["priority"] not in defined:
+                    yield doc, Problem(f"priority {rule['priority']} has no targets in PriorityTargets "
+                                       f"{target_name!r} (it defines {', '.join(sorted(defined))})",
+                                       ("spec", "rules", i, "priority"))
+            if doc.spec["default_priority"] not in defined:
+                yield doc, Problem(f"default priority {doc.spec['default_priority']} has no targets in "
+                                   f"PriorityTargets {target_name!r}", ("spec", "default_priority"))
+
+    yield from _operator_checks(list(by_kind["OperatorSLAs"].values()), list(by_kind["Locations"].values()), day,
+                                {kind for kind, _ in broken})
+
+
+def _duplicate_id(seen: dict, doc: PolicyDocument, key: str, i: int, what: str) -> Located | None:
+    """Record ``doc.spec[key][i]["id"]`` in ``seen``; a problem if an earlier item has it already."""
+    item_id = doc.spec[key][i]["id"]
+    if item_id not in seen:
+        seen[item_id] = (doc, i)
+        return None
+    first_doc, first_i = seen[item_id]
+    line, _ = first_doc.source.locate(("spec", key, first_i, "id"))
+    return doc, Problem(f"duplicate {what} id {item_id!r} (also at {first_doc.file}:{line})", ("spec", key, i, "id"))
+
+
+def _operator_checks(sla_docs: list[PolicyDocument], loc_docs: list[PolicyDocument], day: str,
+                     broken_kinds: set[str]) -> Iterator[Located]:
+    # SLA ids and location ids are pooled across documents: if a document of either kind failed its
+    # schema, references into that pool are not checked (they would only repeat that failure).
+    slas_complete, locations_complete = "OperatorSLAs" not in broken_kinds, "Locations" not in broken_kinds
+    slas: dict[str, tuple[PolicyDocument, int]] = {}
+    defaults: list[tuple[PolicyDocument, int]] = []
+    for doc in sla_docs:
+        for i, sla in enumerate(doc.spec["slas"]):
+            if sla.get("default"):  # counted even on a duplicate id, so one fault is reported once
+                defaults.append((doc, i))
+            duplicate = _duplicate_id(slas, doc, "slas", i, "SLA")
+            if duplicate:
+                yield duplicate
+    if sla_docs and not defaults and slas_complete:
+        doc = sla_docs[0]
+        yield doc, Problem("no default SLA: mark exactly one SLA with 'default: true' (new locations get it)",
+                           ("spec", "slas"))
+    if len(defaults) > 1:
+        ids = [doc.spec["slas"][i]["id"] for doc, i in defaults]
+        listed = ", ".join(repr(x) for x in ids)
+        for doc, i in defaults:
+            yield doc, Problem(f"more than one default SLA ({listed}); exactly one SLA may have 'default: true'",
+                               ("spec", "slas", i, "default"))
+    if loc_docs and not sla_docs and slas_complete:
+        yield loc_docs[0], Problem("Locations need an OperatorSLAs document with a default SLA", ("spec",))
+
+    locations: dict[str, tuple[PolicyDocument, int]] = {}
+    bound: dict[str, str] = {}
+    for doc in loc_docs:
+        for i, loc in enumerate(doc.spec["locations"]):
+            duplicate = _duplicate_id(locations, doc, "locations", i, "location")
+            if duplicate:
+                yield duplicate
+                continue
+            if "sla" in loc and slas_complete:
+                yield from _reference(doc, ("spec", "locations", i, "sla"), "SLA", loc["sla"], slas, "SLA", day)
+                bound[loc["id"]] = f"its own 'sla: {loc['sla']}'"
+    for doc in sla_docs:
+        for i, sla in enumerate(doc.spec["slas"]):
+            for j, loc_id in enumerate(sla.get("locations", ())):
+                path = ("spec", "slas", i, "locations", j)
+                if loc_id not in locations:
+                    if locations_complete:
+                        yield from _reference(doc, path, "Location", loc_id, locations, "location", day)
+                    continue
+                if loc_id in bound:
+                    yield doc, Problem(f"location {loc_id!r} is bound twice: by {bound[loc_id]} and by SLA "
+                                       f"{sla['id']!r}; bind it in one place", path)
+                    continue
+                bound[loc_id] = f"SLA {sla['id']!r}"
+
+
+def _policy_test_tickets(docs: list[PolicyDocument]) -> Iterator[Located]:
+    """Each PolicyTest ticket must be a valid ticket for the TriagePolicy in effect on its date."""
+    triage = sorted((d for d in docs if d.kind == "TriagePolicy"), key=lambda d: d.effective_from or "")
+    validators = []
+    for doc in triage:
+        if any(p.is_error for p in check_facts(doc.spec["facts"])):
+            return  # the vocabulary itself is reported; tickets cannot be checked against it
+        validators.append((doc.effective_from or "", compile_ticket_validator(parse_facts(doc.spec["facts"]))))
+    if not validators:
+        return
+    for doc in docs:
+        if doc.kind != "PolicyTest":
+            continue
+        for i, case in enumerate(doc.spec["cases"]):
+            ticket = case["ticket"]
+            created = ticket.get("created_at")
+            day = created[:10] if isinstance(created, str) else ""
+            validate = validators[0][1]
+            for since, candidate in validators:
+                if since <= day:
+                    validate = candidate
+            try:
+                validate(ticket)
+            except TicketError as exc:
+                for problem in exc.problems:
+                    yield doc, problem.prefixed("spec", "cases", i, "ticket")
+
+
+# --------------------------------------------------------------------------- driver
+def run_checks(docs: list[PolicyDocument], broken: Iterable[tuple[str, str]] = ()) -> list[Problem]:
+    """Every semantic problem of the schema-valid ``docs``, located and de-duplicated, in file order."""
+    located: list[Located] = []
+    for doc in docs:
+        check = PER_DOCUMENT.get(doc.kind)
+        if check:
+            located.extend((doc, p) for p in check(doc))
+    groups = group_versions(docs)
+    located.extend(_duplicate_versions(groups))
+    located.extend(_policy_test_tickets(docs))
+    for day in change_dates(docs):
+        located.extend(_snapshot_checks(snapshot(groups, day), day, frozenset(broken)))
+    out: dict = {}
+    for doc, problem in located:
+        placed = doc.locate(problem)
+        # the same fault seen on several dates is reported once, for the earliest date
+        out.setdefault((placed.file, placed.line, placed.col, placed.path), placed)
+    return sorted(out.values(), key=lambda p: (p.file or "", p.line or 0, p.col or 0))

@@ -1,0 +1,217 @@
+"""The JSON Schemas of the document kinds, and schema errors as located problems.
+
+The files in ``schemas/`` (installed as ``engine.schemas``) are the single
+source of truth: editors use them through the ``yaml-language-server``
+modeline, and the loader validates every document against them.  This module
+turns a ``jsonschema`` error into a ``Problem`` whose path points at the
+offending node and whose message says what to write instead.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from functools import lru_cache
+from typing import Any, Iterator
+
+import fastjsonschema
+import jsonschema
+from jsonschema.exceptions import ValidationError, best_match
+
+from ..core.errors import Problem, TriageError
+from ..core.resources import schemas_dir
+
+API_VERSION = "triage/v1"
+KINDS = ("TriagePolicy", "PriorityTargets", "BusinessCalendar", "OperatorSLAs", "Locations", "PolicyTest")
+
+
+def suggest(word: Any, choices: Any) -> str | None:
+    """The closest valid spelling of ``word`` among ``choices``, if any is close."""
+    if not isinstance(word, str):
+        return None
+    pool = [str(c) for c in choices]
+    match = difflib.get_close_matches(word, pool, n=1, cutoff=0.6)
+    if not match:
+        lowered = {c.lower(): c for c in pool}
+        if word.lower() in lowered:
+            return lowered[word.lower()]
+    return match[0] if match else None
+
+
+def did_you_mean(word: Any, choices: Any) -> tuple[str, str | None]:
+    """``("; did you mean 'x'?", "x")`` or ``("", None)``."""
+    hint = suggest(word, choices)
+    return (f"; did you mean {hint!r}?", hint) if hint else ("", None)
+
+
+@lru_cache(maxsize=None)
+def schema(kind: str) -> dict:
+    """The JSON Schema of ``kind`` (a fresh parse per process, cached)."""
+    if kind not in KINDS:
+        raise KeyError(kind)
+    text = (schemas_dir() / f"{kind}.json").read_text("utf-8")
+    return json.loads(text)
+
+
+def document_schema(kind: str) -> dict:
+    """The JSON Schema of document ``kind``; ``TriageError`` with a suggestion if the kind is unknown."""
+    if kind not in KINDS:
+        hint, _ = did_you_mean(kind, KINDS)
+        raise TriageError(f"unknown kind {kind!r}{hint} (kinds: {', '.join(KINDS)}, or Ticket)")
+    return schema(kind)
+
+
+@lru_cache(maxsize=None)
+def validator(kind: str) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(schema(kind))
+
+
+_DURATION_UNITS = ("minutes", "hours", "days", "business_minutes", "business_hours", "business_days")
+_PATTERN_HINTS = {
+    "(minutes|hours|days|business_minutes|business_hours|business_days)$":
+        "is not a duration; write '<number> <unit>' with unit one of " + ", ".join(_DURATION_UNITS),
+    "(minutes|hours|days)$":
+        "is not a calendar duration; write '<number> <unit>' with unit minutes, hours or days",
+    "(minutes|hours)$": "is not a clock duration; write e.g. '8 hours' or '450 minutes'",
+    "|24:00)$": "is not an opening interval; write 'HH:MM-HH:MM', e.g. '09:00-17:00' (end may be 24:00)",
+    "(0[1-9]|[12][0-9]|3[01])$": "is not a date; write 'YYYY-MM-DD' (or 'MM-DD' for a recurring holiday)",
+}
+
+
+def _pattern_message(value: Any, pattern: str) -> tuple[str, str | None]:
+    for tail, hint in _PATTERN_HINTS.items():
+        if pattern.endswith(tail):
+            suggestion = _fix_duration(value) if "minutes" in tail else None
+            if suggestion and re.search(pattern, suggestion):
+                return f"{value!r} {hint.split(';')[0]}; did you mean {suggestion!r}?", suggestion
+            return f"{value!r} {hint}", None
+    if "Z" in pattern and "T" in pattern:
+        return f"{value!r} is not an RFC 3339 date-time with offset, e.g. '2024-03-27T16:00:00+01:00'", None
+    if pattern.startswith("^[a-z0-9]("):
+        return (f"{value!r} is not a valid name; use lower-case letters, digits, '-', '_' or '.', "
+                "starting and ending with a letter or digit"), None
+    if pattern.startswith("^[A-Za-z0-9]("):
+        return f"{value!r} is not a valid id; use letters, digits, '-', '_', '.' or ':'", None
+    if pattern.startswith("^[A-Za-z][A-Za-z0-9_+"):
+        return f"{value!r} is not an IANA time zone name like 'Europe/Copenhagen'", None
+    return f"{value!r} does not match the expected form {pattern}", None
+
+
+def _fix_duration(value: Any) -> str | None:
+    """Best guess at the duration someone meant: '5 buisness_days' → '5 business_days'."""
+    if not isinstance(value, str):
+        return None
+    m = re.match(r"^\s*(-?[0-9]+(?:\.[0-9]+)?)\s*([A-Za-z_ ]+?)\s*$", value)
+    if not m:
+        return None
+    number, unit = m.group(1), m.group(2).strip().lower().replace(" ", "_")
+    if unit in _DURATION_UNITS:
+        return f"{number} {unit}"
+    candidates = list(_DURATION_UNITS) + [u.rstrip("s") for u in _DURATION_UNITS]
+    hint = suggest(unit, candidates)
+    if hint is None:
+        return None
+    if not hint.endswith("s"):
+        hint += "s"
+    return f"{number} {hint}"
+
+
+_TYPE_NAMES = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
+               int: "an integer", float: "a number", type(None): "nothing (null)"}
+
+
+def _describe(value: Any) -> str:
+    text = _TYPE_NAMES.get(type(value), type(value).__name__)
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return f"{text} {value!r}"
+    if isinstance(value, bool):
+        return f"{text} {str(value).lower()}"
+    return text
+
+
+@lru_cache(maxsize=None)
+def fast_validator(kind: str):
+    """A compiled (fastjsonschema) check of the same schema: a quick yes for valid documents.
+
+    It only ever answers "valid"; on anything else the authoritative
+    ``jsonschema`` validator runs and produces the located messages.  The
+    schemas use no keyword whose meaning differs between draft 2020-12 and
+    draft-07, which fastjsonschema implements."""
+    compiled = dict(schema(kind), **{"$schema": "http://json-schema.org/draft-07/schema#"})
+    return fastjsonschema.compile(compiled)
+
+
+def schema_problems(kind: str, doc: Any, implicit_bools: dict | None = None) -> Iterator[Problem]:
+    """Validate one document against its kind's schema; yield located-by-path problems."""
+    try:
+        fast_validator(kind)(doc)
+        return
+    except fastjsonschema.JsonSchemaException:
+        pass
+    for error in validator(kind).iter_errors(doc):
+        yield from _to_problems(error, implicit_bools or {})
+
+
+def _to_problems(error: ValidationError, implicit_bools: dict) -> Iterator[Problem]:
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        yield from _to_problems(best_match(error.context), implicit_bools)
+        return
+    path = tuple(error.absolute_path)
+    value = error.instance
+    v, sch = error.validator, error.schema
+    if v == "additionalProperties" and isinstance(value, dict):
+        allowed = list(sch.get("properties", {}))
+        patterns = [re.compile(p) for p in sch.get("patternProperties", {})]
+        for key in value:
+            if key in sch.get("properties", {}) or any(p.search(str(key)) for p in patterns):
+                continue
+            hint, suggestion = did_you_mean(key, allowed)
+            where = f"; allowed: {', '.join(allowed)}" if not hint and 0 < len(allowed) <= 12 else ""
+            yield Problem(f"unknown key {key!r}{hint}{where}", path + (key,), suggestion=suggestion, on_key=True)
+        return
+    if v == "required":
+        missing = [k for k in error.validator_value if isinstance(value, dict) and k not in value]
+        for key in missing:
+            yield Problem(f"missing required key {key!r}", path)
+        return
+    if v == "propertyNames":
+        yield Problem(f"key {error.instance!r} is not allowed here: {error.message}",
+                      path + (error.instance,), on_key=True)
+        return
+    if v == "type":
+        expected = error.validator_value
+        expected = expected if isinstance(expected, list) else [expected]
+        words = " or ".join({"object": "a mapping", "array": "a list", "string": "a string",
+                             "integer": "an integer", "number": "a number", "boolean": "a boolean",
+                             "null": "null"}.get(t, t) for t in expected)
+        message = f"expected {words}, got {_describe(value)}"
+        if path in implicit_bools and "string" in expected:
+            text = implicit_bools[path]
+            message += f" (YAML reads an unquoted {text} as a boolean); quote it: '{text}'"
+            yield Problem(message, path, suggestion=f"'{text}'")
+            return
+        yield Problem(message, path)
+        return
+    if v == "enum":
+        options = error.validator_value
+        hint, suggestion = did_you_mean(value, options)
+        yield Problem(f"{value!r} is not one of {', '.join(map(str, options))}{hint}", path, suggestion=suggestion)
+        return
+    if v == "const":
+        expected = error.validator_value
+        if path == ("apiVersion",):
+            yield Problem(f"unknown apiVersion {value!r}; this version of triage reads {expected!r}", path,
+                          suggestion=expected)
+        else:
+            yield Problem(f"expected {expected!r}, got {value!r}", path, suggestion=expected)
+        return
+    if v == "pattern":
+        message, suggestion = _pattern_message(value, error.validator_value)
+        yield Problem(message, path, suggestion=suggestion)
+        return
+    if v in ("minItems", "maxItems", "minProperties", "maxProperties", "minLength", "maxLength",
+             "minimum", "maximum", "uniqueItems"):
+        yield Problem(error.message.replace("is too short", "is too short (needs at least "
+                      f"{error.validator_value})") if v in ("minItems", "minLength") else error.message, path)
+        return
+    yield Problem(error.message, path)

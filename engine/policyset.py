@@ -1,0 +1,176 @@
+"""``PolicySet``: a fully validated, compiled, immutable policy set.
+
+``PolicySet.load(path)`` reads a directory (or one file), validates every
+document against its schema, runs the semantic checks and compiles what the
+evaluator needs.  It either returns a complete policy set or raises
+``PolicyError`` carrying every problem: it never loads half-way.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Iterable, Iterator, Mapping
+
+from .policy.checks import run_checks
+from .evaluation.compiled_policy import compile_documents
+from .evaluation.decision import Decision
+from .core.errors import PolicyError, Problem, TicketError, TriageError
+from .evaluation.evaluator import Evaluator
+from .evaluation.explain import explain_lines
+from .tooling.impact import ImpactReport, compare, policies_at
+from .tooling.policytest import TestReport, run_policy_tests
+from .facts.vocabulary import ticket_schema
+from .policy.loader import PolicyDocument, display_path, read_policy_dir
+from .policy.provenance import digest, git_revision
+from .policy.schemas import did_you_mean
+from .policy.versions import group_versions, in_effect
+
+
+def check_policy_dir(path: str | os.PathLike) -> tuple[list[PolicyDocument], list[Problem]]:
+    """All documents that passed their schema, and every problem (errors and warnings), located."""
+    result = read_policy_dir(path)
+    problems = list(result.problems)
+    if result.documents:
+        problems.extend(run_checks(result.documents, result.broken))
+    problems.sort(key=lambda p: (p.file or "", p.line or 0, p.col or 0))
+    return result.documents, problems
+
+
+def validate(path: str | os.PathLike) -> list[Problem]:
+    """Every problem of the policy set at ``path`` (errors and warnings); empty when clean."""
+    return check_policy_dir(path)[1]
+
+
+class PolicySet:
+    """A loaded policy set.  Immutable and safe to share across threads."""
+
+    __slots__ = ("_path", "_documents", "_groups", "_warnings", "_digest", "_revision", "_compiled", "_evaluator", "_frozen")
+
+    def __init__(self, path: str, documents: Iterable[PolicyDocument], warnings: Iterable[Problem],
+                 revision: str | None) -> None:
+        self._path = path
+        self._documents = tuple(documents)
+        self._groups = MappingProxyType({k: tuple(v) for k, v in group_versions(self._documents).items()})
+        self._warnings = tuple(warnings)
+        self._digest = digest(self._documents)
+        self._revision = revision
+        self._compiled = compile_documents(self._documents)
+        self._evaluator = Evaluator(self._compiled, {"digest": self._digest, "revision": revision})
+        self._frozen = True
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if getattr(self, "_frozen", False):
+            raise AttributeError("PolicySet is immutable; load a new one to change policy")
+        object.__setattr__(self, name, value)
+
+    # ------------------------------------------------------------------ loading
+    @classmethod
+    def load(cls, path: str | os.PathLike = "policies", *, git: bool = True,
+             revision: str | None = None, name: str | None = None) -> "PolicySet":
+        """Load and validate ``path``; raise ``PolicyError`` with every problem if it is not clean.
+
+        ``revision`` records where the files came from (default: the git commit of
+        ``path``'s work tree, with ``-dirty`` for local changes; ``git=False`` skips git).
+        ``name`` is how the set is shown (default: ``path``).
+        """
+        documents, problems = check_policy_dir(path)
+        errors = [p for p in problems if p.is_error]
+        if errors:
+            raise PolicyError(errors)
+        if not documents:
+            raise PolicyError([Problem("no policy documents found", file=display_path(Path(path)))])
+        if revision is None and git:
+            revision = git_revision(path)
+        return cls(name or display_path(Path(path)), documents, [p for p in problems if not p.is_error], revision)
+
+    @classmethod
+    def at_revision(cls, rev: str, path: str | os.PathLike = "policies") -> "PolicySet":
+        """The policy set at ``path`` as of git revision ``rev``, read from git without touching
+        the work tree; its ``revision`` is ``rev``."""
+        return policies_at(rev, path, lambda folder: cls.load(folder, revision=rev,
+                                                              name=f"{display_path(Path(path))}@{rev}"))
+
+    # ------------------------------------------------------------------ inspection
+    @property
+    def path(self) -> str:
+        return self._path
+
+    @property
+    def documents(self) -> tuple[PolicyDocument, ...]:
+        return self._documents
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return self._warnings
+
+    @property
+    def digest(self) -> str:
+        return self._digest
+
+    @property
+    def revision(self) -> str | None:
+        return self._revision
+
+    def versions(self, kind: str, name: str) -> tuple[PolicyDocument, ...]:
+        return self._groups.get((kind, name), ())
+
+    def document(self, kind: str, name: str, day: str | None = None) -> PolicyDocument | None:
+        """The version of (kind, name) in effect on ``day`` (ISO date; default: the latest)."""
+        versions = self.versions(kind, name)
+        if not versions:
+            return None
+        return in_effect(versions, day) if day else versions[-1]
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(name for (k, name) in self._groups if k == kind)
+
+    @property
+    def calendars(self) -> Mapping[str, Any]:
+        """Calendars by name (the latest version of each)."""
+        return self._compiled.calendars
+
+    def calendar(self, name: str):
+        """The calendar ``name`` (latest version); ``TriageError`` with a suggestion if unknown."""
+        try:
+            return self._compiled.calendars[name]
+        except KeyError:
+            hint, _ = did_you_mean(name, self._compiled.calendars)
+            known = ", ".join(sorted(self._compiled.calendars)) or "none"
+            raise TriageError(f"unknown calendar {name!r}{hint} (calendars: {known})") from None
+
+    # ------------------------------------------------------------------ evaluation
+    def evaluate(self, ticket: Mapping[str, Any]) -> "Decision":
+        """Priority and due dates of one ticket.  ``TicketError`` names every bad field."""
+        return self._evaluator.evaluate(ticket)
+
+    def evaluate_many(self, tickets: Iterable[Any]) -> Iterator["Decision | TicketError"]:
+        """Evaluate a stream lazily; a bad ticket yields its ``TicketError`` and the stream goes on."""
+        evaluate = self._evaluator.evaluate
+        for ticket in tickets:
+            try:
+                yield evaluate(ticket)
+            except TicketError as exc:
+                yield exc
+
+    def explain(self, ticket: Mapping[str, Any]) -> list[str]:
+        """The decision for ``ticket`` explained in lines a support agent can read."""
+        return explain_lines(self._compiled, self.evaluate(ticket))
+
+    def compare(self, head: "PolicySet", tickets: Iterable[Any], top: int = 10) -> "ImpactReport":
+        """Evaluate ``tickets`` (``TicketInput``s from ``read_tickets``) under this set and ``head``;
+        the report counts what changes."""
+        return compare(self, head, tickets, top=top)
+
+    def run_tests(self) -> "TestReport":
+        """Run the set's PolicyTest cases; the report has per-case results and rule coverage."""
+        return run_policy_tests(self)
+
+    def ticket_schema(self) -> dict:
+        """JSON Schema of a ticket, generated from the facts of the latest TriagePolicy."""
+        if not self._compiled.triage_versions:
+            raise TriageError("this policy set has no TriagePolicy")
+        return ticket_schema(self._compiled.triage_versions[-1].facts)
+
+    def __repr__(self) -> str:
+        return f"<PolicySet {self._path} {len(self._documents)} documents {self._digest[:19]}>"

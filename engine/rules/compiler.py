@@ -1,0 +1,455 @@
+"""Compile rule conditions into durable-rules JSON rulesets (a vetted subset only).
+
+What durable-rules gets (see ``notes/durable-rules-constructs.md`` for why):
+
+* Facts hold **small non-negative integers only**, one field per need:
+
+  - ``v<i>``: the *code* of fact slot ``i``.  Ordered facts (integer, number,
+    datetime) are rank-coded against the sorted distinct thresholds
+    ``t_0 < ... < t_{k-1}`` the policy compares them with: ``2j+1`` when the
+    value equals ``t_j``, ``2j`` when it lies strictly between ``t_{j-1}`` and
+    ``t_j``, ``2k`` above all.  Then ``x > t_j`` is ``v > 2j+1``, ``x == t_j``
+    is ``v == 2j+1`` and so on, exactly.  String, enum and boolean facts are
+    coded by the index of the value among the literals the policy uses
+    (sorted); any other value gets ``len(literals)``.  Absent fact: no field.
+  - ``h<i>``: 1/0, the fact is present (always sent; this is how ``exists`` works
+    without ``$ex``/``$nex``).
+  - ``s<k>``: 1/0, the code is in the set of an ``in``/``not_in`` with several
+    values (absent fact: no field).
+  - ``m<k>``: 1/0, a ``matches`` regex found a match (Python ``re.search``;
+    absent fact: no field).
+
+  So ticket strings, floats, big integers and datetimes never reach the C core,
+  and type strictness (``10`` vs ``10.0``) cannot bite.
+* ``not`` is pushed to the leaves (negation normal form): under Kleene logic
+  with "a missing field never matches" that is exact, because a negated leaf on
+  a missing fact stays unmatched (``¬(x > t)`` becomes ``v <= 2j+1``).
+* Conditions are expanded to DNF here; each alternative becomes one durable rule
+  ``{"all": [{"m": atom | {"$and": [atom, ...]}}]}`` whose atoms are
+  ``{field: n}`` or ``{"$neq"|"$gt"|"$gte"|"$lt"|"$lte": {field: n}}``.  No
+  ``$or``, ``$ex``, ``$nex``, ``$mt``, no nesting, no ``post``.
+* At most :data:`MAX_ALTERNATIVES` alternatives of at most :data:`MAX_TESTS`
+  tests per rule (else a load-time Problem), at most :data:`MAX_RULES_PER_RULESET`
+  durable rules (= DNF alternatives) and :data:`MAX_FIELDS_PER_FACT` fields per
+  ruleset; a policy simply gets more rulesets.
+"""
+from __future__ import annotations
+
+import json
+import re
+from bisect import bisect_left
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Callable
+
+from .conditions import AllOf, Condition, Leaf, Not, leaves, parse_condition, reads
+from ..core.errors import PolicyError, Problem
+from ..facts.vocabulary import PRIORITIES, Fact, describe, did_you_mean, json_type
+
+MAX_ALTERNATIVES = 64  # DNF terms per rule
+MAX_TESTS = 64  # atoms per DNF term
+# durable walks the alpha network with a fixed 64-entry stack (events.c handleAlpha,
+# error 303).  The pending nodes on that stack are never ancestors of one another,
+# so there are at most as many as the alpha tree has leaves, i.e. durable rules.
+MAX_RULES_PER_RULESET = 60
+MAX_FIELDS_PER_FACT = 200  # durable fails above 255 properties per fact (+ sid, id)
+# Rules are grouped into rulesets by the facts they read, merging groups while the
+# number of distinct inputs a group can see stays at most this (see _group).
+MAX_GROUP_INPUTS = 4096
+RULE_KEYS = ("id", "description", "priority", "when")
+REQUIRED_RULE_KEYS = ("id", "description", "priority", "when")
+MAX_RULE_ID_LENGTH = 200
+
+_NEGATE = {"eq": "ne", "ne": "eq", "in": "not_in", "not_in": "in", "gt": "lte", "gte": "lt", "lt": "gte",
+           "lte": "gt", "matches": "not_matches", "not_matches": "matches"}
+
+
+@dataclass(frozen=True)
+class RuleDef:
+    """One rule of a TriagePolicy.  ``index`` is its position in the YAML rules list."""
+
+    id: str
+    description: str
+    priority: str
+    condition: Condition
+    index: int
+
+
+@dataclass(frozen=True)
+class Slot:
+    """How one fact is coded: ``mode`` is ``rank`` (table = thresholds), ``code``
+    (table = literals) or ``presence`` (only presence or regexes matter)."""
+
+    fact: str
+    type: str
+    mode: str
+    table: tuple
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One durable fact field derived from the signature: ``transform`` is
+    ``value`` (the code itself, omitted when absent), ``present`` (1/0, always
+    sent) or ``member`` (1/0 for ``code in members``, omitted when absent)."""
+
+    name: str
+    source: int
+    transform: str
+    members: frozenset = frozenset()
+
+
+@dataclass(frozen=True)
+class RulesetSpec:
+    """One durable ruleset: its JSON definition and the fields its facts carry.
+
+    ``key`` lists the signature positions its outcome depends on (the sources of
+    its fields): the runtime memoises each ruleset on that projection, which has
+    far fewer distinct values than the whole signature."""
+
+    definition: str
+    fields: tuple[FieldSpec, ...]
+    rule_positions: tuple[int, ...]
+    key: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class CompiledRules:
+    """Everything the runtime needs.  The *signature* of a ticket is a tuple with
+    one code per slot (None when the fact is absent) followed by one 0/1 per
+    pattern (None when absent); the matched rules depend on nothing else."""
+
+    rules: tuple[RuleDef, ...]
+    slots: tuple[Slot, ...]
+    patterns: tuple[tuple[int, str], ...]  # (slot index, regex)
+    rulesets: tuple[RulesetSpec, ...]
+
+    def signature_function(self) -> Callable[[Mapping], tuple]:
+        return signature_function(self)
+
+
+class _TooComplex(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------- size bounds
+
+
+def condition_size(cond: Condition, negate: bool = False) -> tuple[int, int]:
+    """Upper bounds (alternatives, tests per alternative) of the DNF of ``cond``."""
+    if isinstance(cond, Leaf):
+        return 1, 1
+    if isinstance(cond, Not):
+        return condition_size(cond.item, not negate)
+    sizes = [condition_size(item, negate) for item in cond.items]
+    if isinstance(cond, AllOf) != negate:  # a conjunction
+        terms, tests = 1, 0
+        for t, n in sizes:
+            terms, tests = terms * t, tests + n
+        return terms, tests
+    return sum(t for t, _ in sizes), max(n for _, n in sizes)
+
+
+def check_compilable(cond: Condition) -> list[Problem]:
+    """Problems (path relative to ``when``) if ``cond`` is too large to compile safely."""
+    terms, tests = condition_size(cond)
+    if terms > MAX_ALTERNATIVES:
+        return [Problem(f"condition is too complex to compile: it expands to {terms} alternatives "
+                        f"(at most {MAX_ALTERNATIVES}); split it into several rules or simplify nested any/not")]
+    if tests > MAX_TESTS:
+        return [Problem(f"condition is too complex to compile: one alternative needs {tests} tests "
+                        f"(at most {MAX_TESTS}); split it into several rules")]
+    return []
+
+
+# --------------------------------------------------------------------------- building RuleDefs
+
+
+def build_rules(rules_yaml: object, facts: Mapping[str, Fact]) -> tuple[list[RuleDef], list[Problem]]:
+    """RuleDefs for every valid rule, and every problem (paths relative to the rules list)."""
+    if not isinstance(rules_yaml, list):
+        return [], [Problem(f"rules must be a list, got {json_type(rules_yaml)}")]
+    out: list[RuleDef] = []
+    problems: list[Problem] = []
+    first_index: dict[str, int] = {}
+    for i, rule in enumerate(rules_yaml):
+        found: list[Problem] = []
+        if not isinstance(rule, Mapping):
+            problems.append(Problem(f"a rule must be a mapping with {', '.join(RULE_KEYS)}, got {json_type(rule)}",
+                                    (i,)))
+            continue
+        rule_id = rule.get("id")
+        known_id = rule_id if isinstance(rule_id, str) and rule_id else None
+        for key in rule:
+            if key not in RULE_KEYS:
+                hint = did_you_mean(key, RULE_KEYS)
+                suffix = f"; did you mean {hint!r}?" if hint else ""
+                found.append(Problem(f"unknown key {str(key)!r}{suffix}", (i, key), suggestion=hint))
+        for key in REQUIRED_RULE_KEYS:
+            if key not in rule:
+                found.append(Problem(f"rule is missing {key!r}", (i,)))
+        if "id" in rule:
+            if known_id is None or len(rule_id) > MAX_RULE_ID_LENGTH or rule_id != rule_id.strip():
+                found.append(Problem(f"rule id must be a non-empty string without surrounding spaces "
+                                     f"(at most {MAX_RULE_ID_LENGTH} characters), got {describe(rule_id)}", (i, "id")))
+                known_id = None
+            elif known_id in first_index:
+                found.append(Problem(f"duplicate rule id {known_id!r} (first used by rules[{first_index[known_id]}])",
+                                     (i, "id")))
+            else:
+                first_index[known_id] = i
+        if "description" in rule and not isinstance(rule["description"], str):
+            found.append(Problem(f"description must be a string, got {describe(rule['description'])}",
+                                 (i, "description")))
+        priority = rule.get("priority")
+        if "priority" in rule and (not isinstance(priority, str) or priority not in PRIORITIES):
+            hint = did_you_mean(str(priority).upper(), PRIORITIES) if isinstance(priority, (str, int)) else None
+            suffix = f"; did you mean {hint!r}?" if hint else ""
+            found.append(Problem(f"priority must be one of {', '.join(PRIORITIES)}, got {describe(priority)}{suffix}",
+                                 (i, "priority"), suggestion=hint))
+        cond = None
+        if "when" in rule:
+            cond, cond_problems = parse_condition(rule["when"], facts)
+            found.extend(p.prefixed(i, "when") for p in cond_problems)
+            if cond is not None:
+                found.extend(p.prefixed(i, "when") for p in check_compilable(cond))
+        if known_id is not None:
+            found = [p.at(rule_id=known_id) for p in found]
+        problems.extend(found)
+        if not any(p.is_error for p in found):
+            out.append(RuleDef(rule_id, rule.get("description", ""), priority, cond, i))
+    return out, problems
+
+
+# --------------------------------------------------------------------------- compilation
+
+
+def _slots_for(rules: tuple[RuleDef, ...]) -> tuple[tuple[Slot, ...], tuple[tuple[int, str], ...]]:
+    info = reads(*(r.condition for r in rules))
+    types = {}
+    for rule in rules:
+        for leaf in leaves(rule.condition):
+            types.setdefault(leaf.fact, leaf.type)
+    slots = []
+    patterns = []
+    for fact in sorted(info.facts):
+        ftype = types[fact]
+        if fact in info.thresholds:
+            slot = Slot(fact, ftype, "rank", info.thresholds[fact])
+        elif fact in info.literals:
+            slot = Slot(fact, ftype, "code", info.literals[fact])
+        else:
+            slot = Slot(fact, ftype, "presence", ())
+        for pattern in info.patterns.get(fact, ()):
+            patterns.append((len(slots), pattern))
+        slots.append(slot)
+    return tuple(slots), tuple(patterns)
+
+
+class _Atoms:
+    """Allocates durable fields and turns (possibly negated) leaves into atoms ``(field, op, n)``."""
+
+    def __init__(self, slots, patterns):
+        self.slots = slots
+        self.slot_of = {s.fact: i for i, s in enumerate(slots)}
+        self.codes = []
+        for s in slots:
+            self.codes.append({v: (2 * j + 1 if s.mode == "rank" else j) for j, v in enumerate(s.table)})
+        self.pattern_of = {(slots[i].fact, p): k for k, (i, p) in enumerate(patterns)}
+        self.fields: dict[str, FieldSpec] = {}
+        self.member_fields: dict[tuple[int, frozenset], str] = {}
+
+    def _field(self, name, source, transform, members=frozenset()):
+        if name not in self.fields:
+            self.fields[name] = FieldSpec(name, source, transform, members)
+        return name
+
+    def atom(self, leaf: Leaf, negate: bool) -> tuple[str, str, int]:
+        i = self.slot_of[leaf.fact]
+        op = leaf.op
+        if op == "exists":
+            return self._field(f"h{i}", i, "present"), "eq", int(leaf.value != negate)
+        if negate:
+            op = _NEGATE[op]
+        if op in ("matches", "not_matches"):
+            k = self.pattern_of[(leaf.fact, leaf.value)]
+            name = self._field(f"m{k}", len(self.slots) + k, "value")
+            return name, "eq", int(op == "matches")
+        codes = self.codes[i]
+        if op in ("in", "not_in"):
+            members = frozenset(codes[v] for v in leaf.value)
+            if len(members) == 1:
+                op, value = ("eq" if op == "in" else "ne"), next(iter(members))
+            else:
+                key = (i, members)
+                if key not in self.member_fields:
+                    self.member_fields[key] = self._field(f"s{len(self.member_fields)}", i, "member", members)
+                return self.member_fields[key], "eq", int(op == "in")
+        else:
+            value = codes[leaf.value]
+        return self._field(f"v{i}", i, "value"), op, value
+
+
+def _dnf(cond: Condition, negate: bool, atoms: _Atoms) -> list[frozenset]:
+    if isinstance(cond, Leaf):
+        return [frozenset([atoms.atom(cond, negate)])]
+    if isinstance(cond, Not):
+        return _dnf(cond.item, not negate, atoms)
+    parts = [_dnf(item, negate, atoms) for item in cond.items]
+    if isinstance(cond, AllOf) != negate:
+        terms = [frozenset()]
+        for part in parts:
+            terms = list(dict.fromkeys(a | b for a in terms for b in part))
+            if len(terms) > MAX_ALTERNATIVES:
+                raise _TooComplex
+    else:
+        terms = list(dict.fromkeys(t for part in parts for t in part))
+    if len(terms) > MAX_ALTERNATIVES or any(len(t) > MAX_TESTS for t in terms):
+        raise _TooComplex
+    return terms
+
+
+def _atom_json(field: str, op: str, value: int) -> dict:
+    if op == "eq":
+        return {field: value}
+    return {{"ne": "$neq"}.get(op, "$" + op): {field: value}}
+
+
+def _term_json(term: frozenset) -> dict:
+    atoms = [_atom_json(*a) for a in sorted(term)]
+    return atoms[0] if len(atoms) == 1 else {"$and": atoms}
+
+
+def compile_rules(rules: list[RuleDef] | tuple[RuleDef, ...]) -> CompiledRules:
+    """Compile RuleDefs (in policy order) into rulesets; ``PolicyError`` for a rule too large."""
+    rules = tuple(rules)
+    problems = []
+    for rule in rules:
+        problems.extend(p.prefixed(rule.index, "when").at(rule_id=rule.id) for p in check_compilable(rule.condition))
+    if problems:
+        raise PolicyError(problems)
+    slots, patterns = _slots_for(rules)
+    atoms = _Atoms(slots, patterns)
+    compiled_terms = []
+    for position, rule in enumerate(rules):
+        try:
+            compiled_terms.append(_dnf(rule.condition, False, atoms))
+        except _TooComplex:  # unreachable after check_compilable; kept as a guard
+            raise PolicyError([Problem("condition is too complex to compile", (rule.index, "when"),
+                                       rule_id=rule.id)]) from None
+    sources = [frozenset(atoms.fields[a[0]].source for term in terms for a in term) for terms in compiled_terms]
+    cardinality = [_cardinality(slot) for slot in slots] + [3] * len(patterns)
+
+    rulesets: list[RulesetSpec] = []
+    for group in _group(sources, cardinality):
+        chunk: dict[str, dict] = {}
+        chunk_fields: set[str] = set()
+        chunk_rules: list[int] = []
+        for position in group:
+            for term in compiled_terms[position]:
+                fields = {a[0] for a in term}
+                if len(chunk) >= MAX_RULES_PER_RULESET or len(chunk_fields | fields) > MAX_FIELDS_PER_FACT:
+                    rulesets.append(_ruleset(chunk, chunk_fields, chunk_rules, atoms))
+                    chunk, chunk_fields, chunk_rules = {}, set(), []
+                chunk[f"t{len(chunk)}"] = {"all": [{"m": _term_json(term)}], "run": str(position)}
+                chunk_fields |= fields
+                chunk_rules.append(position)
+        if chunk:
+            rulesets.append(_ruleset(chunk, chunk_fields, chunk_rules, atoms))
+    return CompiledRules(rules, slots, patterns, tuple(rulesets))
+
+
+def _ruleset(chunk: dict, chunk_fields: set, chunk_rules: list, atoms: "_Atoms") -> RulesetSpec:
+    fields = tuple(atoms.fields[name] for name in sorted(chunk_fields))
+    key = tuple(sorted({f.source for f in fields}))
+    return RulesetSpec(json.dumps(chunk, sort_keys=True), fields, tuple(dict.fromkeys(chunk_rules)), key)
+
+
+def _cardinality(slot: Slot) -> int:
+    """How many distinct codes a slot can take, absent included."""
+    if slot.mode == "rank":
+        return 2 * len(slot.table) + 2
+    if slot.mode == "code":
+        return len(slot.table) + 2
+    return 2
+
+
+def _group(sources: list[frozenset], cardinality: list[int]) -> list[list[int]]:
+    """Rule positions grouped so that each group reads few inputs.
+
+    Rules reading the same signature positions share a group; groups are then
+    merged greedily (largest first, into the first group that stays within
+    :data:`MAX_GROUP_INPUTS` distinct inputs), so a policy gets few rulesets
+    whose memo keys each have a small domain."""
+    by_sources: dict[frozenset, list[int]] = {}
+    for position, src in enumerate(sources):
+        by_sources.setdefault(src, []).append(position)
+
+    def size(src: frozenset) -> int:
+        n = 1
+        for i in src:
+            n *= cardinality[i]
+        return n
+
+    merged: list[tuple[frozenset, list[int]]] = []
+    for src, positions in sorted(by_sources.items(), key=lambda kv: (-size(kv[0]), kv[1][0])):
+        for k, (have, members) in enumerate(merged):
+            union = have | src
+            if size(union) <= MAX_GROUP_INPUTS:
+                merged[k] = (union, members + positions)
+                break
+        else:
+            merged.append((src, list(positions)))
+    return [sorted(members) for _, members in sorted(merged, key=lambda g: min(g[1]))]
+
+
+# --------------------------------------------------------------------------- signatures
+
+
+def signature_function(compiled: CompiledRules) -> Callable[[Mapping], tuple]:
+    """``ticket -> signature``; raises TypeError for values a normalised ticket cannot hold.
+
+    Generated once per policy as straight-line code, one expression per slot (a loop calling
+    one encoder closure per slot cost as much as matching the memoised rules itself):
+
+    * ``rank``: ``2j+1`` when the value equals threshold ``t_j``, else ``2j`` with ``j`` the
+      number of thresholds below it (``bisect_left``);
+    * ``code``: the index among the literals; any other value (or type) gets ``len(literals)``;
+      only real booleans get a boolean literal's code (``1`` is not ``True``);
+    * ``presence``: ``0``;
+    * then one ``0``/``1`` per ``matches`` pattern (``re.search``).
+
+    An absent fact (or ``None``) is ``None`` in every position.
+    """
+    env: dict = {"_type": type, "_str": str, "_bisect_left": bisect_left}
+    lines = ["def signature(ticket):", "    get = ticket.get"]
+    codes = []
+    for k, slot in enumerate(compiled.slots):
+        v, c = f"v{k}", f"c{k}"
+        lines.append(f"    {v} = get({slot.fact!r})")
+        if slot.mode == "rank":
+            env[f"_table{k}"] = slot.table
+            lines += [f"    if {v} is None:",
+                      f"        {c} = None",
+                      "    else:",
+                      f"        j = _bisect_left(_table{k}, {v})",
+                      f"        {c} = 2 * j + 1 if j < {len(slot.table)} and _table{k}[j] == {v} else 2 * j"]
+        elif slot.mode == "code":
+            env[f"_codes{k}"] = {value: j for j, value in enumerate(slot.table)}
+            other = len(slot.table)
+            accept = f"{v} is True or {v} is False" if slot.type == "boolean" else f"_type({v}) is _str"
+            lines.append(f"    {c} = None if {v} is None else _codes{k}.get({v}, {other}) if {accept} else {other}")
+        else:
+            lines.append(f"    {c} = None if {v} is None else 0")
+        codes.append(c)
+    for n, (k, pattern) in enumerate(compiled.patterns):
+        env[f"_search{n}"] = re.compile(pattern).search
+        fact = compiled.slots[k].fact
+        lines.append(f"    p{n} = get({fact!r})")
+        lines.append(f"    m{n} = None if p{n} is None else 0 if _search{n}(p{n}) is None else 1")
+        codes.append(f"m{n}")
+    lines.append(f"    return ({', '.join(codes)}{',' if len(codes) == 1 else ''})")
+    source = "\n".join(lines) + "\n"
+    exec(compile(source, "<ticket signature>", "exec"), env)
+    signature = env["signature"]
+    signature.source = source  # for debugging
+    return signature

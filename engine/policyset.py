@@ -166,6 +166,12 @@ class PolicySet:
         """Run the set's PolicyTest cases; the report has per-case results and rule coverage."""
         return run_policy_tests(self)
 
+    def rule_ids(self) -> tuple[str, ...]:
+        """Ids of the latest TriagePolicy's rules, decision-table cells and routes, in policy order
+        (what ``triage test`` coverage counts)."""
+        versions = self._compiled.triage_versions
+        return tuple(rule.id for rule in versions[-1].rules) if versions else ()
+
     def ticket_schema(self) -> dict:
         """JSON Schema of a ticket, generated from the facts of the latest TriagePolicy."""
         if not self._compiled.triage_versions:

@@ -17,8 +17,8 @@ def test_evaluate_examples(runner):
     result = _invoke(runner, "evaluate", EXAMPLES / "tickets.jsonl", "--policies", POLICIES)
     assert result.exit_code == 0, result.stderr
     records = [json.loads(line) for line in result.stdout.splitlines()]
-    assert len(records) == 37 and all("priority" in r for r in records)
-    assert result.stderr.strip() == "evaluated=37 failed=0"
+    assert len(records) == 58 and all("priority" in r for r in records)
+    assert result.stderr.strip() == "evaluated=58 failed=0"
 
 
 def test_jsonl_with_a_bad_third_line(runner, tmp_path):
@@ -102,8 +102,9 @@ def test_explain_shows_rules_calendar_and_counting(runner):
 def test_policy_tests_pass_with_full_coverage(runner):
     result = _invoke(runner, "test", POLICIES, "--min-coverage", "100")
     assert result.exit_code == 0, result.stdout
-    assert "rule coverage: 100.0% (20/20 rules matched by a case)" in result.stdout
-    assert result.stdout.rstrip().endswith("37 passed, 0 failed")
+    # 21 rules, 8 contact-form cells, 3 routes
+    assert "rule coverage: 100.0% (32/32 rules matched by a case)" in result.stdout
+    assert result.stdout.rstrip().endswith("58 passed, 0 failed")
 
 
 def test_removing_a_case_fails_min_coverage_and_names_the_rule(runner, policy_copy):
@@ -141,13 +142,14 @@ def test_schema_command(runner):
 
 
 # ----------------------------------------------------------------------------- calendar commands
-def test_calendar_holidays_2024_weekdays_are_the_seed_list(runner):
+def test_calendar_holidays_2024_weekdays_are_the_seed_list_and_new_years_day(runner):
     result = _invoke(runner, "calendar", "holidays", "partner-support", "--year", "2024", "--policies", POLICIES)
     from datetime import date
     days = [date.fromisoformat(line.split()[0]) for line in result.stdout.splitlines()]
     weekdays = [d.strftime("%m-%d") for d in days if d.weekday() < 5]
-    assert weekdays == ["03-28", "03-29", "04-01", "05-09", "05-20", "12-24", "12-25", "12-26", "12-31"]
-    assert result.stdout.splitlines()[0] == "2024-03-28 Maundy Thursday"
+    # the seed's list (published in March, from Maundy Thursday on), and New Year's Day, closed every year
+    assert weekdays == ["01-01", "03-28", "03-29", "04-01", "05-09", "05-20", "12-24", "12-25", "12-26", "12-31"]
+    assert result.stdout.splitlines()[0] == "2024-01-01 New Year's Day"
     next_year = _invoke(runner, "calendar", "holidays", "partner-support", "--year", "2025", "--policies", POLICIES)
     assert next_year.stdout.splitlines()[0] == "2025-01-01 New Year's Day"
 

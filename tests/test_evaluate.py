@@ -20,10 +20,11 @@ def _seed_cases(policies):
     return doc.spec["cases"]
 
 
-def test_every_example_ticket_is_a_seed_scenario_case(policies):
+def test_every_example_ticket_is_a_policy_test_case(policies):
     examples = [json.loads(line) for line in (EXAMPLES / "tickets.jsonl").read_text().splitlines()]
     cases = _seed_cases(policies)
-    assert [c["ticket"] for c in cases] == examples
+    (fidelity,) = [d for d in policies.documents if d.kind == "PolicyTest" and d.name == "triage-fidelity"]
+    assert [c["ticket"] for c in [*cases, *fidelity.spec["cases"]]] == examples
     # every sample scenario of the seed's four priority sections is represented
     assert {c["expect"]["priority"] for c in cases} == {"P1", "P2", "P3", "P4"}
     assert len(cases) == 37
@@ -51,7 +52,8 @@ def test_decision_format_matches_the_design(policies):
     record = policies.evaluate({"id": "T-1", "created_at": CREATED, "service": "map", "symptom": "down",
                                 "customers_affected": 2, "workaround": False}).to_dict()
     assert list(record) == ["ticket_id", "priority", "rules_priority", "decided_by", "matched_rules", "override",
-                            "calendar", "response_due", "resolution_due", "operator_sla", "policy"]
+                            "calendar", "response_due", "resolution_due", "targets", "route", "review",
+                            "operator_sla", "policy"]
     assert record["policy"]["digest"].startswith("sha256:") and len(record["policy"]["digest"]) == 71
     assert record["policy"]["documents"] == ["TriagePolicy/partner-support", "PriorityTargets/partner-support",
                                              "BusinessCalendar/partner-support"]

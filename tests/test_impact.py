@@ -72,7 +72,7 @@ def test_impact_cli_markdown_and_json(runner, repo):
     result = runner.invoke(cli, ["impact", "--base", "HEAD", "examples/tickets.jsonl"])
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert "### Policy impact on 37 tickets" in out
+    assert "### Policy impact on 58 tickets" in out
     assert "| P3 | · | **1** | · | · |" in out
     assert "| p3-exports-not-working | 19 | P3 → P2 |" in out
     data = __import__("json").loads(runner.invoke(cli, ["impact", "--base", "HEAD", "examples/tickets.jsonl",

@@ -42,7 +42,7 @@ def test_new_version_applies_from_its_effective_date(policy_copy):
         "PriorityTargets/partner-support", "PriorityTargets/partner-support@2025-01-01"]
     assert policies.document("PriorityTargets", "partner-support", "2024-12-31").effective_from is None
     assert policies.document("PriorityTargets", "partner-support").effective_from == "2025-01-01"
-    assert policies.names("PriorityTargets") == ["partner-support"]
+    assert policies.names("PriorityTargets") == ["business-portal", "installers", "partner-support", "private-chat"]
     assert "PriorityTargets/partner-support" in before.to_dict()["policy"]["documents"]
     assert "PriorityTargets/partner-support@2025-01-01" in after.to_dict()["policy"]["documents"]
 

@@ -1,4 +1,6 @@
 """Rules are grouped by the facts they read, and each group is memoised on its own inputs."""
+import json
+
 from engine import PolicySet
 from engine.rules.compiler import MAX_GROUP_INPUTS, _cardinality
 from conftest import POLICIES
@@ -16,8 +18,10 @@ def test_shipped_rules_are_grouped_into_small_input_domains():
     _, evaluator = _evaluator()
     compiled = evaluator.compiled
     assert len(compiled.rulesets) > 1
-    positions = sorted(p for r in compiled.rulesets for p in r.rule_positions)
-    assert positions == list(range(len(compiled.rules)))  # every rule in exactly one ruleset
+    positions = {p for r in compiled.rulesets for p in r.rule_positions}
+    assert positions == set(range(len(compiled.rules)))  # every rule's alternatives are in some ruleset
+    alternatives = sum(len(json.loads(r.definition)) for r in compiled.rulesets)
+    assert alternatives == sum(len(terms) for terms in compiled.terms)  # each alternative exactly once
     for ruleset in compiled.rulesets:
         size = 1
         for i in ruleset.key:

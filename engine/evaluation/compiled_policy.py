@@ -10,7 +10,8 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from ..calendar.business import BusinessCalendar
-from ..rules.compiler import build_rules, compile_rules
+from ..rules.compiler import compile_rules
+from ..rules.policy import build_triage_rules
 from ..calendar.duration import Duration
 from ..facts.vocabulary import FactSet, compile_ticket_validator, parse_facts
 from ..policy.loader import PolicyDocument
@@ -26,12 +27,18 @@ class CompiledTriage:
     doc: PolicyDocument
     facts: FactSet
     validate_ticket: Any          # callable: raw ticket -> normalised ticket (raises TicketError)
-    rules: tuple                  # RuleDefs in policy order
+    rules: tuple                  # RuleDefs in policy order: rules, table cells, routes
     rule_index: Mapping[str, Any]
-    rule_rank: Mapping[str, int]  # rule id -> index of its priority in PRIORITY_ORDER
+    rule_rank: Mapping[str, int]  # rule or cell id -> index of its priority in PRIORITY_ORDER
     evaluator: RuleEvaluator
     default_priority: str
-    targets: str
+    targets: str                  # the PriorityTargets when no route matches
+    routes: Mapping[str, str]     # route id -> PriorityTargets name, in policy order
+
+    @property
+    def target_names(self) -> tuple[str, ...]:
+        """Every PriorityTargets a ticket can be routed to, the default first."""
+        return tuple(dict.fromkeys((self.targets, *self.routes.values())))
 
     @property
     def effective_from(self) -> str | None:
@@ -43,17 +50,19 @@ class CompiledTarget:
     name: str
     description: str
     response: Duration
-    resolution: Duration
+    resolution: Duration | None   # None: the channel promises a first reply only
     calendar: str
     response_text: str    # as written, e.g. "4 business_hours"
-    resolution_text: str
+    resolution_text: str | None
 
     @property
-    def durations(self) -> tuple[Duration, Duration]:
+    def durations(self) -> tuple[Duration, ...]:
+        """The response duration, then the resolution duration if there is one."""
         return self._durations  # type: ignore[attr-defined]
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_durations", (self.response, self.resolution))
+        durations = (self.response,) if self.resolution is None else (self.response, self.resolution)
+        object.__setattr__(self, "_durations", durations)
 
 
 @dataclass(frozen=True)
@@ -96,21 +105,23 @@ class Compiled:
 
 def _compile_triage(doc: PolicyDocument) -> CompiledTriage:
     facts = parse_facts(doc.spec["facts"])
-    rules, problems = build_rules(doc.spec["rules"], facts)
+    built, problems = build_triage_rules(doc.spec, facts)
     assert not [p for p in problems if p.is_error], problems  # the loader checked them
-    return CompiledTriage(doc, facts, compile_ticket_validator(facts), tuple(rules),
+    rules = built.rules
+    return CompiledTriage(doc, facts, compile_ticket_validator(facts), rules,
                           MappingProxyType({r.id: r for r in rules}),
-                          MappingProxyType({r.id: PRIORITY_ORDER.index(r.priority) for r in rules}),
+                          MappingProxyType({r.id: PRIORITY_ORDER.index(r.priority) for r in rules
+                                            if r.priority is not None}),
                           RuleEvaluator(compile_rules(rules), facts),
-                          doc.spec["default_priority"], doc.spec["targets"])
+                          doc.spec["default_priority"], doc.spec["targets"], MappingProxyType(dict(built.routes)))
 
 
 def _compile_targets(doc: PolicyDocument) -> CompiledTargets:
     default_calendar = doc.spec["calendar"]
     priorities = {
         priority: CompiledTarget(t["name"], t.get("description", ""), Duration.parse(t["response"]),
-                                 Duration.parse(t["resolution"]), t.get("calendar", default_calendar),
-                                 t["response"], t["resolution"])
+                                 Duration.parse(t["resolution"]) if "resolution" in t else None,
+                                 t.get("calendar", default_calendar), t["response"], t.get("resolution"))
         for priority, t in doc.spec["priorities"].items()
     }
     return CompiledTargets(doc, MappingProxyType(priorities))

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping, NamedTuple
 
+from ..rules.review import Review
 from ..sla.operator import OperatorDeadlines
 
 
@@ -36,18 +37,23 @@ class Decision(NamedTuple):
     calendar: str
     created_at: datetime
     response_due: datetime
-    resolution_due: datetime
+    resolution_due: datetime | None   # None when the targets promise a first reply only
     response_target: str              # the durations they were counted with, e.g. "4 business_hours"
-    resolution_target: str
+    resolution_target: str | None
     operator_sla: OperatorDeadlines | None
     policy: Mapping[str, Any]         # digest, revision, documents used
+    target_set: str = ""              # the PriorityTargets (channel) the due dates come from
+    route: str | None = None          # the route that picked it; None = the policy's default targets
+    review: Review | None = None      # a higher priority the ticket could deserve, and the facts that would tell
     business_calendar: Any = None     # the BusinessCalendar the due dates were counted on
 
     @property
-    def targets(self) -> tuple[Target, Target]:
-        """Both due dates with the duration and calendar each was counted on."""
-        return (Target("response", self.response_target, self.calendar, self.response_due),
-                Target("resolution", self.resolution_target, self.calendar, self.resolution_due))
+    def targets(self) -> tuple[Target, ...]:
+        """Each due date with the duration and calendar it was counted on (response, then resolution if any)."""
+        out = (Target("response", self.response_target, self.calendar, self.response_due),)
+        if self.resolution_due is not None:
+            out += (Target("resolution", self.resolution_target, self.calendar, self.resolution_due),)
+        return out
 
     def status_at(self, now: datetime) -> dict:
         """SLA status at ``now``: per target, whether it is breached and the business time left
@@ -72,7 +78,10 @@ class Decision(NamedTuple):
             "override": dict(self.override) if self.override else None,
             "calendar": self.calendar,
             "response_due": self.response_due.isoformat(),
-            "resolution_due": self.resolution_due.isoformat(),
+            "resolution_due": self.resolution_due.isoformat() if self.resolution_due is not None else None,
+            "targets": self.target_set,
+            "route": self.route,
+            "review": self.review.to_dict() if self.review is not None else None,
             "operator_sla": self.operator_sla.to_dict() if self.operator_sla else None,
             "policy": {"digest": self.policy["digest"], "revision": self.policy["revision"],
                        "documents": list(self.policy["documents"])},

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from .compiled_policy import PRIORITY_ORDER, Compiled, CompiledTarget, CompiledTriage
 from .decision import Decision
@@ -40,22 +40,42 @@ class _Due:
 @dataclass(frozen=True)
 class _Plan:
     triage: CompiledTriage
-    due: dict[str, _Due]                # priority -> how its due dates are computed (never mutated)
+    due: dict[str, dict[str, _Due]]     # targets name -> priority -> how its due dates are computed (never mutated)
     operator: Any                       # OperatorBook or None
-    outcomes: dict                      # matched rules -> (rules priority, deciding rule); one per triage version
+    outcomes: dict                      # matched ids -> _Outcome; one per triage version
 
 
-def _decide(triage: CompiledTriage, matched: tuple[str, ...]) -> tuple[str, str | None]:
-    """(rules priority, deciding rule): the highest priority among ``matched`` (P1 highest), the first
-    listed rule of that priority deciding; the default priority when nothing matched."""
-    if not matched:
-        return triage.default_priority, None
-    best, decided_by = len(PRIORITY_ORDER), None
+class _Outcome(NamedTuple):
+    """What the matched ids decide: depends on nothing else, so it is memoised per triage version."""
+
+    rules_priority: str
+    decided_by: str | None
+    matched_rules: tuple[str, ...]      # rules and table cells (routes left out)
+    targets: str                        # the PriorityTargets: the first matching route's, else the default
+    route: str | None
+
+
+_RANK = {priority: rank for rank, priority in enumerate(PRIORITY_ORDER)}
+
+
+def _decide(triage: CompiledTriage, matched: tuple[str, ...]) -> _Outcome:
+    """The highest priority among the matched rules and cells (P1 highest), the first listed of that
+    priority deciding, or the default priority when none matched; and the first matching route."""
+    best, decided_by, route = len(PRIORITY_ORDER), None, None
+    rules = []
+    rank_of = triage.rule_rank
     for rule_id in matched:
-        rank = triage.rule_rank[rule_id]
+        rank = rank_of.get(rule_id)
+        if rank is None:  # a route
+            if route is None:
+                route = rule_id
+            continue
+        rules.append(rule_id)
         if rank < best:
             best, decided_by = rank, rule_id
-    return PRIORITY_ORDER[best], decided_by
+    priority = PRIORITY_ORDER[best] if decided_by is not None else triage.default_priority
+    targets = triage.routes[route] if route is not None else triage.targets
+    return _Outcome(priority, decided_by, tuple(rules), targets, route)
 
 
 class Evaluator:
@@ -94,19 +114,21 @@ class Evaluator:
             first = compiled.triage_versions[0].effective_from
             return TicketError([Problem(f"no TriagePolicy is in effect on {iso} (the first takes effect on {first})",
                                         ("created_at",), field="created_at")])
-        targets = compiled.targets_at(triage.targets, iso)
         operator = compiled.operator_at(iso)
         book, operator_docs = operator if operator else (None, ())
         operator_labels = tuple(d.label for d in operator_docs)
-        due = {}
-        for priority, target in (targets.priorities.items() if targets else ()):
-            found = compiled.calendar_at(target.calendar, iso)
-            if found is None:
-                continue  # validation guarantees a calendar for every reachable priority
-            calendar_doc, calendar = found
-            documents = (triage.doc.label, targets.doc.label, calendar_doc.label)
-            due[priority] = _Due(target, calendar, self._policy_record(documents),
-                                 self._policy_record(documents + operator_labels))
+        due: dict[str, dict[str, _Due]] = {}
+        for name in triage.target_names:
+            targets = compiled.targets_at(name, iso)
+            due[name] = by_priority = {}
+            for priority, target in (targets.priorities.items() if targets else ()):
+                found = compiled.calendar_at(target.calendar, iso)
+                if found is None:
+                    continue  # validation guarantees a calendar for every reachable priority
+                calendar_doc, calendar = found
+                documents = (triage.doc.label, targets.doc.label, calendar_doc.label)
+                by_priority[priority] = _Due(target, calendar, self._policy_record(documents),
+                                             self._policy_record(documents + operator_labels))
         return _Plan(triage, due, book, self._outcomes[id(triage)])
 
     def _policy_record(self, documents: tuple[str, ...]) -> Mapping[str, Any]:
@@ -146,7 +168,7 @@ class Evaluator:
             facts, plan = self._validated(ticket)
             triage = plan.triage
             created_at = facts["created_at"]
-        matched = triage.evaluator.match(facts)
+        matched, candidate = triage.evaluator.match_and_review(facts)
 
         outcomes = plan.outcomes
         outcome = outcomes.get(matched)
@@ -154,28 +176,36 @@ class Evaluator:
             if len(outcomes) >= _OUTCOME_CACHE_SIZE:
                 outcomes.clear()
             outcome = outcomes[matched] = _decide(triage, matched)
-        rules_priority, decided_by = outcome
+        rules_priority, decided_by, matched_rules, targets, route = outcome
 
         override = facts.get("priority_override")
         priority = override["priority"] if override else rules_priority
-        due = plan.due.get(priority)
+        due = plan.due[targets].get(priority)
         if due is None:
-            raise TriageError(f"no targets for {priority} in PriorityTargets {triage.targets!r} "
+            raise TriageError(f"no targets for {priority} in PriorityTargets {targets!r} "
                               f"on {created_at.date()}")
         calendar, target = due.calendar, due.target
-        response_due, resolution_due = calendar.add_many(created_at, target.durations)
+        dues = calendar.add_many(created_at, target.durations)
+        response_due = dues[0]
+        resolution_due = dues[1] if len(dues) > 1 else None
 
         operator = None
         record = due.record
+        escalated_at = facts.get("escalated_at")
+        if escalated_at is not None and escalated_at < created_at:
+            raise TicketError([Problem(f"escalated_at {escalated_at.isoformat()} is before created_at "
+                                       f"{created_at.isoformat()}", ("escalated_at",), field="escalated_at")],
+                              ticket_id=facts["id"])
         location_id = facts.get("location_id")
         if location_id is not None and plan.operator is not None:
-            operator = plan.operator.deadlines(location_id, created_at, facts.get("escalated_at"))
+            operator = plan.operator.deadlines(location_id, created_at, escalated_at)
             record = due.record_with_operator
 
+        review = candidate if candidate is not None and candidate.rank < _RANK[priority] else None
         # Decision(...) by keyword is a Python-level call; the tuple is built directly, in field order
         return _new_tuple(Decision, (
-            facts["id"], priority, rules_priority, decided_by, matched,
+            facts["id"], priority, rules_priority, decided_by, matched_rules,
             MappingProxyType(dict(override)) if override else None,
             calendar.name, created_at, response_due, resolution_due,
-            target.response_text, target.resolution_text, operator, record, calendar,
+            target.response_text, target.resolution_text, operator, record, targets, route, review, calendar,
         ))

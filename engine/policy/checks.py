@@ -16,7 +16,7 @@ from ..calendar.business import check_calendar_spec
 from ..calendar.duration import Duration
 from ..core.errors import WARNING, Problem, TicketError
 from ..facts.vocabulary import check_facts, compile_ticket_validator, parse_facts
-from ..rules.compiler import build_rules
+from ..rules.policy import build_triage_rules
 from .loader import PolicyDocument
 from .schemas import did_you_mean
 from .versions import change_dates, group_versions, snapshot
@@ -38,14 +38,16 @@ def _check_triage(doc: PolicyDocument) -> Iterator[Problem]:
     if any(p.is_error for p in fact_problems):
         return  # rules cannot be type-checked against a broken vocabulary
     facts = parse_facts(facts_spec)
-    _, rule_problems = build_rules(doc.spec["rules"], facts)
+    _, rule_problems = build_triage_rules(doc.spec, facts)
     for problem in rule_problems:
-        yield problem.prefixed("spec", "rules")
+        yield problem.prefixed("spec")
 
 
 def _check_targets(doc: PolicyDocument) -> Iterator[Problem]:
     # Same-unit comparison only: business vs calendar time depends on the calendar.
     for priority, target in doc.spec["priorities"].items():
+        if "resolution" not in target:
+            continue  # a channel that promises only a first reply
         response, resolution = Duration.parse(target["response"]), Duration.parse(target["resolution"])
         if _nominal(response) is not None and _nominal(resolution) is not None \
                 and response.is_business == resolution.is_business \
@@ -137,22 +139,35 @@ def _snapshot_checks(docs: list[PolicyDocument], day: str, broken: frozenset) ->
             yield doc, Problem(f"a policy set has one TriagePolicy in effect at a time; found "
                                f"{', '.join(repr(p.name) for p in policies)}", ("metadata", "name"))
     for doc in policies:
-        target_name = doc.spec["targets"]
-        yield from _reference(doc, ("spec", "targets"), "PriorityTargets", target_name, targets,
-                              "PriorityTargets", day, broken)
-        if target_name in targets:
-            defined = targets[target_name].spec["priorities"]
-            for i, rule in enumerate(doc.spec["rules"]):
-                if rule["priority"] not in defined:
-                    yield doc, Problem(f"priority {rule['priority']} has no targets in PriorityTargets "
-                                       f"{target_name!r} (it defines {', '.join(sorted(defined))})",
-                                       ("spec", "rules", i, "priority"))
-            if doc.spec["default_priority"] not in defined:
-                yield doc, Problem(f"default priority {doc.spec['default_priority']} has no targets in "
-                                   f"PriorityTargets {target_name!r}", ("spec", "default_priority"))
+        routed = [(("spec", "targets"), doc.spec["targets"])]
+        routed += [(("spec", "routes", i, "targets"), route["targets"])
+                   for i, route in enumerate(doc.spec.get("routes", ()))]
+        for path, target_name in routed:
+            yield from _reference(doc, path, "PriorityTargets", target_name, targets, "PriorityTargets", day, broken)
+            if target_name in targets:
+                yield from _priorities_have_targets(doc, target_name, targets[target_name].spec["priorities"])
 
     yield from _operator_checks(list(by_kind["OperatorSLAs"].values()), list(by_kind["Locations"].values()), day,
                                 {kind for kind, _ in broken})
+
+
+def _priorities_have_targets(doc: PolicyDocument, target_name: str, defined) -> Iterator[Located]:
+    """Every priority a rule, a table cell or the default can give has targets in ``target_name``
+    (a ticket routed there can get any of them)."""
+    where = f"PriorityTargets {target_name!r} (it defines {', '.join(sorted(defined))})"
+    for i, rule in enumerate(doc.spec["rules"]):
+        if rule["priority"] not in defined:
+            yield doc, Problem(f"priority {rule['priority']} has no targets in {where}",
+                               ("spec", "rules", i, "priority"))
+    for i, table in enumerate(doc.spec.get("tables", ())):
+        for row, cells in table["cells"].items():
+            for j, priority in enumerate(cells):
+                if priority not in defined:
+                    yield doc, Problem(f"priority {priority} has no targets in {where}",
+                                       ("spec", "tables", i, "cells", row, j))
+    if doc.spec["default_priority"] not in defined:
+        yield doc, Problem(f"default priority {doc.spec['default_priority']} has no targets in "
+                           f"PriorityTargets {target_name!r}", ("spec", "default_priority"))
 
 
 def _duplicate_id(seen: dict, doc: PolicyDocument, key: str, i: int, what: str) -> Located | None:

@@ -66,13 +66,20 @@ _NEGATE = {"eq": "ne", "ne": "eq", "in": "not_in", "not_in": "in", "gt": "lte", 
 
 @dataclass(frozen=True)
 class RuleDef:
-    """One rule of a TriagePolicy.  ``index`` is its position in the YAML rules list."""
+    """One rule of a TriagePolicy, a decision-table cell or a route.
+
+    ``index`` is its position in policy order (rules, then table cells, then
+    routes); ``kind`` is ``rule``, ``cell`` or ``route`` (a route has no
+    priority: it picks the PriorityTargets); ``path`` is where it is written,
+    relative to the TriagePolicy's ``spec``."""
 
     id: str
     description: str
-    priority: str
+    priority: str | None
     condition: Condition
     index: int
+    kind: str = "rule"
+    path: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -122,6 +129,9 @@ class CompiledRules:
     slots: tuple[Slot, ...]
     patterns: tuple[tuple[int, str], ...]  # (slot index, regex)
     rulesets: tuple[RulesetSpec, ...]
+    # per rule position, its DNF alternatives as they were compiled: atoms (field, op, n)
+    terms: tuple[tuple[tuple[tuple[str, str, int], ...], ...], ...] = ()
+    fields: Mapping[str, FieldSpec] | None = None  # field name -> how it is derived from the signature
 
     def signature_function(self) -> Callable[[Mapping], tuple]:
         return signature_function(self)
@@ -164,8 +174,10 @@ def check_compilable(cond: Condition) -> list[Problem]:
 # --------------------------------------------------------------------------- building RuleDefs
 
 
-def build_rules(rules_yaml: object, facts: Mapping[str, Fact]) -> tuple[list[RuleDef], list[Problem]]:
-    """RuleDefs for every valid rule, and every problem (paths relative to the rules list)."""
+def build_rules(rules_yaml: object, facts: Mapping[str, Fact],
+                named: Mapping[str, Condition] | None = None) -> tuple[list[RuleDef], list[Problem]]:
+    """RuleDefs for every valid rule, and every problem (paths relative to the rules list).
+    ``named``: the policy's named conditions, usable as ``{condition: name}``."""
     if not isinstance(rules_yaml, list):
         return [], [Problem(f"rules must be a list, got {json_type(rules_yaml)}")]
     out: list[RuleDef] = []
@@ -208,7 +220,7 @@ def build_rules(rules_yaml: object, facts: Mapping[str, Fact]) -> tuple[list[Rul
                                  (i, "priority"), suggestion=hint))
         cond = None
         if "when" in rule:
-            cond, cond_problems = parse_condition(rule["when"], facts)
+            cond, cond_problems = parse_condition(rule["when"], facts, named)
             found.extend(p.prefixed(i, "when") for p in cond_problems)
             if cond is not None:
                 found.extend(p.prefixed(i, "when") for p in check_compilable(cond))
@@ -216,7 +228,7 @@ def build_rules(rules_yaml: object, facts: Mapping[str, Fact]) -> tuple[list[Rul
             found = [p.at(rule_id=known_id) for p in found]
         problems.extend(found)
         if not any(p.is_error for p in found):
-            out.append(RuleDef(rule_id, rule.get("description", ""), priority, cond, i))
+            out.append(RuleDef(rule_id, rule.get("description", ""), priority, cond, i, path=("rules", i)))
     return out, problems
 
 
@@ -324,7 +336,7 @@ def compile_rules(rules: list[RuleDef] | tuple[RuleDef, ...]) -> CompiledRules:
     rules = tuple(rules)
     problems = []
     for rule in rules:
-        problems.extend(p.prefixed(rule.index, "when").at(rule_id=rule.id) for p in check_compilable(rule.condition))
+        problems.extend(p.prefixed(*(rule.path or (rule.index,)), "when").at(rule_id=rule.id) for p in check_compilable(rule.condition))
     if problems:
         raise PolicyError(problems)
     slots, patterns = _slots_for(rules)
@@ -334,9 +346,14 @@ def compile_rules(rules: list[RuleDef] | tuple[RuleDef, ...]) -> CompiledRules:
         try:
             compiled_terms.append(_dnf(rule.condition, False, atoms))
         except _TooComplex:  # unreachable after check_compilable; kept as a guard
-            raise PolicyError([Problem("condition is too complex to compile", (rule.index, "when"),
+            raise PolicyError([Problem("condition is too complex to compile", (*(rule.path or (rule.index,)), "when"),
                                        rule_id=rule.id)]) from None
-    sources = [frozenset(atoms.fields[a[0]].source for term in terms for a in term) for terms in compiled_terms]
+    # Alternatives, not rules, are grouped: a rule fires when any of its alternatives does, and the
+    # runtime ORs the rulesets' answers, so the alternatives of one rule may sit in different rulesets.
+    # A named condition such as "several customers" (three facts, one per alternative) then widens
+    # no ruleset's memo key beyond what one alternative reads.
+    alternatives = [(position, term) for position, terms in enumerate(compiled_terms) for term in terms]
+    sources = [frozenset(atoms.fields[a[0]].source for a in term) for _, term in alternatives]
     cardinality = [_cardinality(slot) for slot in slots] + [3] * len(patterns)
 
     rulesets: list[RulesetSpec] = []
@@ -344,18 +361,18 @@ def compile_rules(rules: list[RuleDef] | tuple[RuleDef, ...]) -> CompiledRules:
         chunk: dict[str, dict] = {}
         chunk_fields: set[str] = set()
         chunk_rules: list[int] = []
-        for position in group:
-            for term in compiled_terms[position]:
-                fields = {a[0] for a in term}
-                if len(chunk) >= MAX_RULES_PER_RULESET or len(chunk_fields | fields) > MAX_FIELDS_PER_FACT:
-                    rulesets.append(_ruleset(chunk, chunk_fields, chunk_rules, atoms))
-                    chunk, chunk_fields, chunk_rules = {}, set(), []
-                chunk[f"t{len(chunk)}"] = {"all": [{"m": _term_json(term)}], "run": str(position)}
-                chunk_fields |= fields
-                chunk_rules.append(position)
+        for position, term in (alternatives[k] for k in group):
+            fields = {a[0] for a in term}
+            if len(chunk) >= MAX_RULES_PER_RULESET or len(chunk_fields | fields) > MAX_FIELDS_PER_FACT:
+                rulesets.append(_ruleset(chunk, chunk_fields, chunk_rules, atoms))
+                chunk, chunk_fields, chunk_rules = {}, set(), []
+            chunk[f"t{len(chunk)}"] = {"all": [{"m": _term_json(term)}], "run": str(position)}
+            chunk_fields |= fields
+            chunk_rules.append(position)
         if chunk:
             rulesets.append(_ruleset(chunk, chunk_fields, chunk_rules, atoms))
-    return CompiledRules(rules, slots, patterns, tuple(rulesets))
+    terms = tuple(tuple(tuple(sorted(term)) for term in rule_terms) for rule_terms in compiled_terms)
+    return CompiledRules(rules, slots, patterns, tuple(rulesets), terms, dict(atoms.fields))
 
 
 def _ruleset(chunk: dict, chunk_fields: set, chunk_rules: list, atoms: "_Atoms") -> RulesetSpec:
@@ -374,9 +391,9 @@ def _cardinality(slot: Slot) -> int:
 
 
 def _group(sources: list[frozenset], cardinality: list[int]) -> list[list[int]]:
-    """Rule positions grouped so that each group reads few inputs.
+    """Alternatives (indices into ``sources``) grouped so that each group reads few inputs.
 
-    Rules reading the same signature positions share a group; groups are then
+    Alternatives reading the same signature positions share a group; groups are then
     merged greedily (largest first, into the first group that stays within
     :data:`MAX_GROUP_INPUTS` distinct inputs), so a policy gets few rulesets
     whose memo keys each have a small domain."""

@@ -6,6 +6,7 @@ Grammar::
           | {fact: scalar}                  # equality shorthand
           | {fact: {op: value, ...}}        # several ops in one mapping: all of them
           | {fact1: ..., fact2: ...}        # several facts in one mapping: all of them
+          | {condition: name}               # a named condition of the policy (spec.conditions)
 
 Semantics (Kleene three-valued logic; a rule matches iff its condition is TRUE):
 
@@ -37,6 +38,7 @@ from ..facts.vocabulary import Fact, describe, did_you_mean, json_type, parse_rf
 
 OPS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "exists", "matches")
 COMBINATORS = ("all", "any", "not")
+REFERENCE = "condition"  # {condition: name} uses a named condition; no fact may be called this
 MAX_DEPTH = 32
 MAX_IN_VALUES = 200
 
@@ -85,16 +87,20 @@ Condition = Union[Leaf, AllOf, AnyOf, Not]
 # --------------------------------------------------------------------------- parsing
 
 
-def parse_condition(when: object, facts: Mapping[str, Fact]) -> tuple[Condition | None, list[Problem]]:
-    """Parse and type-check ``when``; returns ``(condition or None, problems)``."""
+def parse_condition(when: object, facts: Mapping[str, Fact],
+                    named: Mapping[str, Condition] | None = None) -> tuple[Condition | None, list[Problem]]:
+    """Parse and type-check ``when``; returns ``(condition or None, problems)``.
+
+    ``named`` holds the policy's named conditions, already parsed: ``{condition: name}``
+    stands for that condition (it is inlined, so it compiles and evaluates as if written out)."""
     problems: list[Problem] = []
-    cond = _parse(when, facts, (), 1, problems)
+    cond = _parse(when, facts, (), 1, problems, named or {})
     if any(p.is_error for p in problems):
         return None, problems
     return cond, problems
 
 
-def _parse(node, facts, path, depth, problems) -> Condition | None:
+def _parse(node, facts, path, depth, problems, named) -> Condition | None:
     if depth > MAX_DEPTH:
         problems.append(Problem(f"condition is nested deeper than {MAX_DEPTH} levels", path))
         return None
@@ -119,21 +125,24 @@ def _parse(node, facts, path, depth, problems) -> Condition | None:
             return None
         key = combinators[0]
         if key == "not":
-            inner = _parse(node["not"], facts, path + ("not",), depth + 1, problems)
+            inner = _parse(node["not"], facts, path + ("not",), depth + 1, problems, named)
             return None if inner is None else Not(inner)
         items = node[key]
         if not isinstance(items, list) or not items:
             got = "an empty list" if isinstance(items, list) else json_type(items)
             problems.append(Problem(f"{key!r} takes a non-empty list of conditions, got {got}", path + (key,)))
             return None
-        parsed = [_parse(item, facts, path + (key, i), depth + 1, problems) for i, item in enumerate(items)]
+        parsed = [_parse(item, facts, path + (key, i), depth + 1, problems, named) for i, item in enumerate(items)]
         if any(p is None for p in parsed):
             return None
         return (AllOf if key == "all" else AnyOf)(tuple(parsed))
     leaves: list[Leaf] = []
     ok = True
     for name, spec in node.items():
-        got = _parse_fact(name, spec, facts, path + (name,), problems)
+        if name == REFERENCE:
+            got = _reference(spec, named, path + (name,), problems)
+        else:
+            got = _parse_fact(name, spec, facts, path + (name,), problems)
         if got is None:
             ok = False
         else:
@@ -141,6 +150,43 @@ def _parse(node, facts, path, depth, problems) -> Condition | None:
     if not ok:
         return None
     return leaves[0] if len(leaves) == 1 else AllOf(tuple(leaves))
+
+
+def _reference(name, named, path, problems) -> list[Condition] | None:
+    if isinstance(name, str) and name in named:
+        return [named[name]]
+    if not named:
+        problems.append(Problem(f"unknown condition {describe(name)}: this policy defines no named conditions "
+                                "(spec.conditions)", path))
+        return None
+    hint = did_you_mean(name, list(named)) if isinstance(name, str) else None
+    suffix = f"; did you mean {hint!r}?" if hint else ""
+    problems.append(Problem(f"unknown condition {describe(name)}{suffix}", path, suggestion=hint))
+    return None
+
+
+def parse_named_conditions(spec: object, facts: Mapping[str, Fact]) -> tuple[dict[str, Condition], list[Problem]]:
+    """The policy's named conditions (``spec.conditions``: name -> {description, when}), parsed in order:
+    one may use those defined before it.  Paths are relative to ``conditions``."""
+    named: dict[str, Condition] = {}
+    problems: list[Problem] = []
+    if spec is None:
+        return named, problems
+    if not isinstance(spec, Mapping):
+        return named, [Problem(f"conditions must map a name to {{description, when}}, got {json_type(spec)}")]
+    for name, entry in spec.items():
+        if isinstance(name, str) and name in facts:
+            problems.append(Problem(f"condition {name!r} has the name of a fact; choose another", (name,),
+                                    on_key=True))
+            continue
+        if not isinstance(entry, Mapping) or "when" not in entry:
+            problems.append(Problem(f"condition {describe(name)} needs a 'when'", (name,)))
+            continue
+        cond, found = parse_condition(entry["when"], facts, named)
+        problems.extend(p.prefixed(name, "when") for p in found)
+        if cond is not None:
+            named[name] = cond
+    return named, problems
 
 
 def _parse_fact(name, spec, facts, path, problems) -> list[Leaf] | None:

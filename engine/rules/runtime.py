@@ -38,6 +38,7 @@ import durable_rules_engine
 from durable import engine as durable_engine
 
 from .compiler import CompiledRules
+from .review import Review, review_function
 from ..core.errors import TriageError
 from ..facts.vocabulary import Fact, NormalisedTicket
 
@@ -125,15 +126,21 @@ class RuleEvaluator:
         self._projections = tuple(_projection(spec.key) for spec in compiled.rulesets)
         self._memo_pairs = tuple(zip(self._ruleset_memos, self._projections))
         self._mask_ids: dict[int, tuple[str, ...]] = {}  # bit mask of positions -> rule ids in policy order
+        self._review = review_function(compiled)
         if memo_size > 0:
-            self._lookup = lru_cache(maxsize=memo_size)(self._evaluate_grouped)
+            self._lookup = lru_cache(maxsize=memo_size)(self._evaluate_and_review)
         else:
-            self._lookup = self._evaluate_signature
+            self._lookup = self._evaluate_and_review_uncached
 
     # ----------------------------------------------------------------- public
 
     def match(self, ticket: NormalisedTicket) -> tuple[str, ...]:
         """Ids of all rules whose condition is TRUE for ``ticket``, in policy order."""
+        return self._lookup(self._signature_of(ticket))[0]
+
+    def match_and_review(self, ticket: NormalisedTicket) -> tuple[tuple[str, ...], Review | None]:
+        """``(match(ticket), review)``: the review candidate of :mod:`engine.rules.review`,
+        memoised with the match."""
         return self._lookup(self._signature_of(ticket))
 
     def match_uncached(self, ticket: NormalisedTicket) -> tuple[str, ...]:
@@ -240,6 +247,12 @@ class RuleEvaluator:
                 self._fired = self._owner = None
             self.durable_calls += 1
         return fired
+
+    def _evaluate_and_review(self, signature: tuple) -> tuple[tuple[str, ...], Review | None]:
+        return self._evaluate_grouped(signature), self._review(signature)
+
+    def _evaluate_and_review_uncached(self, signature: tuple) -> tuple[tuple[str, ...], Review | None]:
+        return self._evaluate_signature(signature), self._review(signature)
 
     def _evaluate_signature(self, signature: tuple) -> tuple[str, ...]:
         fired = self._ask_durable(signature, range(len(self.compiled.rulesets)), remember=False)

@@ -96,7 +96,7 @@ class Outcome(NamedTuple):
     ticket_id: str
     priority: str
     response_due: int
-    resolution_due: int
+    resolution_due: int | None  # None: the targets have no resolution
     operator: tuple | None  # (id, flagged, first_level_due, second_level_due, total_due)
 
 
@@ -111,7 +111,8 @@ def outcome(policies: Any, ticket: Any) -> Outcome | str:
     except TicketError as exc:
         return str(exc)
     op = d.operator_sla
-    return Outcome(d.ticket_id, d.priority, (d.response_due - _EPOCH) // _US, (d.resolution_due - _EPOCH) // _US,
+    resolution = None if d.resolution_due is None else (d.resolution_due - _EPOCH) // _US
+    return Outcome(d.ticket_id, d.priority, (d.response_due - _EPOCH) // _US, resolution,
                    None if op is None else (op.sla.id, op.flagged, (op.first_level_due - _EPOCH) // _US,
                                             (op.second_level_due - _EPOCH) // _US, (op.total_due - _EPOCH) // _US))
 
@@ -160,11 +161,14 @@ def summarise(pairs: Iterable[tuple[int, Any, Any]], base: dict, head: dict, top
         for name, x, y in (("response_due", a.response_due, b.response_due),
                            ("resolution_due", a.resolution_due, b.resolution_due)):
             if x != y:
-                delta = (y - x) / 1e6  # seconds
                 moved = True
-                report.shifts[name].append(delta)
                 if change is None:
                     change = Change(a.ticket_id, line, a.priority, b.priority, {}, [])
+                if x is None or y is None:  # the target appeared or went away (e.g. a channel's routing)
+                    change.notes.append(f"{name} {'added' if x is None else 'removed'}")
+                    continue
+                delta = (y - x) / 1e6  # seconds
+                report.shifts[name].append(delta)
                 change.shifts[name] = delta
         if moved:
             report.due_moved += 1

@@ -3,7 +3,8 @@
 A case holds a ticket and the parts of the decision it expects.  Due dates
 compare as instants (``2024-04-02T10:00:00+02:00`` equals
 ``2024-04-02T08:00:00Z``).  Coverage is the share of the TriagePolicy's rules
-that at least one case matches (like ``opa test --coverage``).
+that at least one case matches (like ``opa test --coverage``): its rules, each
+cell of its decision tables, and its routes.
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ class CaseResult:
 @dataclass(frozen=True)
 class TestReport:
     cases: tuple[CaseResult, ...]
-    rules: tuple[str, ...]               # every rule id of the TriagePolicy (latest version)
+    rules: tuple[str, ...]               # every rule, table cell and route id of the TriagePolicy (latest version)
     covered: frozenset[str] = field(default_factory=frozenset)
 
     @property
@@ -101,12 +102,9 @@ def run_policy_tests(policies: Any) -> TestReport:
                 results.append(CaseResult(doc.name, case["name"], doc.file, line, error=str(exc)))
                 continue
             covered.update(decision.matched_rules)
+            if decision.route is not None:
+                covered.add(decision.route)
             results.append(CaseResult(doc.name, case["name"], doc.file, line,
                                       tuple(_compare(case["expect"], decision.to_dict())),
                                       matched_rules=decision.matched_rules))
-    rules: tuple[str, ...] = ()
-    triage = [d for d in policies.documents if d.kind == "TriagePolicy"]
-    if triage:
-        latest = max(triage, key=lambda d: d.effective_from or "")
-        rules = tuple(rule["id"] for rule in latest.spec["rules"])
-    return TestReport(tuple(results), rules, frozenset(covered))
+    return TestReport(tuple(results), policies.rule_ids(), frozenset(covered))

@@ -38,15 +38,17 @@ def test_changing_one_rule_reports_exactly_the_tickets_that_change(repo):
     head = PolicySet.load(repo / "policies")
     report = compare(base, head, _tickets(repo))
     assert _git(repo, "status", "--porcelain") == status_before  # the work tree is untouched
-    assert report.tickets == 37
-    assert report.changed == report.priority_changed == 1
-    assert report.matrix["P3"]["P2"] == 1
-    assert sum(sum(row.values()) for row in report.matrix.values()) == 1
-    (example,) = report.examples
-    assert (example.ticket_id, example.base_priority, example.head_priority) == ("p3-exports-not-working", "P3", "P2")
-    # P3 -> P2: response 2 business days -> 4 business hours, resolution 10 -> 5 business days
-    assert example.shifts["response_due"] < 0 and example.shifts["resolution_due"] < 0
-    assert report.due_moved == 1 and report.operator_changed == 0
+    assert report.tickets == 58
+    # the exports scenario, and the installer's exports ticket (same rule, installers' SLA)
+    assert report.changed == report.priority_changed == 2
+    assert report.matrix["P3"]["P2"] == 2
+    assert sum(sum(row.values()) for row in report.matrix.values()) == 2
+    assert {(e.ticket_id, e.base_priority, e.head_priority) for e in report.examples} == {
+        ("p3-exports-not-working", "P3", "P2"), ("channel-installer", "P3", "P2")}
+    for example in report.examples:
+        # P3 -> P2: response 2 business days -> 4 business hours, resolution 10 -> 5 business days
+        assert example.shifts["response_due"] < 0 and example.shifts["resolution_due"] < 0
+    assert report.due_moved == 2 and report.operator_changed == 0
 
 
 def test_operator_sla_changes_are_reported(repo):
@@ -73,15 +75,15 @@ def test_impact_cli_markdown_and_json(runner, repo):
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "### Policy impact on 58 tickets" in out
-    assert "| P3 | · | **1** | · | · |" in out
+    assert "| P3 | · | **2** | · | · |" in out
     assert "| p3-exports-not-working | 19 | P3 → P2 |" in out
     data = __import__("json").loads(runner.invoke(cli, ["impact", "--base", "HEAD", "examples/tickets.jsonl",
                                                         "--format", "json"]).stdout)
-    assert data["priority_changed"] == 1 and data["priority_matrix"]["P3"]["P2"] == 1
+    assert data["priority_changed"] == 2 and data["priority_matrix"]["P3"]["P2"] == 2
     # two directories
     shutil.copytree(POLICIES, repo / "old")
     two = runner.invoke(cli, ["impact", "old", "policies", "examples/tickets.jsonl", "--format", "json"])
-    assert __import__("json").loads(two.stdout)["priority_changed"] == 1
+    assert __import__("json").loads(two.stdout)["priority_changed"] == 2
     assert runner.invoke(cli, ["impact", "examples/tickets.jsonl"]).exit_code == 2
 
 
@@ -95,4 +97,4 @@ def test_parallel_and_single_process_reports_are_identical(repo):
     parallel = compare_files(base, head, tickets, jobs=2).to_dict()
     single = compare_files(base, head, tickets, jobs=1).to_dict()
     assert parallel == single
-    assert parallel["priority_changed"] == 1 and parallel["operator_sla_changed"] == 1
+    assert parallel["priority_changed"] == 2 and parallel["operator_sla_changed"] == 1

@@ -46,3 +46,23 @@ def test_a_ticket_new_only_to_one_group_asks_durable_for_that_group_only():
     # and the same ticket again is answered by the signature memo
     policies.evaluate({**base, "id": "C", "gdpr_breach_suspected": "minor"})
     assert evaluator.durable_calls == calls + 1
+
+
+def test_a_rule_split_across_rulesets_is_remembered_by_each():
+    """Regression: the alternatives of one rule (the three signs of "several customers") may sit in
+    different rulesets.  Each ruleset's memo must keep what it fired itself, even when another ruleset
+    fired the same rule in the same call; otherwise a later ticket matching only one alternative lost it."""
+    import itertools
+    combos = list(itertools.product([3, 1, None], [3, 1, None], ["all", "several", "single", None]))
+    tickets = [{"id": "T", "created_at": CREATED, "symptom": "error_message",
+                **{k: v for k, v in zip(("customers_affected", "users_affected", "extent"), combo) if v is not None}}
+               for combo in combos]
+    for order in (tickets, tickets[::-1]):
+        policies, evaluator = _evaluator()  # fresh memos for each order
+        compiled = evaluator.compiled
+        position = [r.id for r in compiled.rules].index("unhelpful-error-messages")
+        assert len([r for r in compiled.rulesets if position in r.rule_positions]) > 1  # the case at hand
+        validate = policies._compiled.triage_versions[-1].validate_ticket
+        for ticket in order:
+            normalised = validate(ticket)
+            assert evaluator.match(normalised) == evaluator.match_uncached(normalised), ticket

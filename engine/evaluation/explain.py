@@ -15,7 +15,8 @@ def explain_lines(compiled: Compiled, decision: Decision) -> list[str]:
                      f"by the rules): {decision.override.get('reason', '')}")
     elif decision.decided_by:
         rule = rules[decision.decided_by]
-        lines.append(f"priority {decision.priority}: decided by rule {rule.id!r}: {rule.description}")
+        what = "table cell" if rule.kind == "cell" else "rule"
+        lines.append(f"priority {decision.priority}: decided by {what} {rule.id!r}: {rule.description}")
     else:
         lines.append(f"priority {decision.priority}: no rule matched; the policy's default priority")
     if decision.matched_rules:
@@ -26,11 +27,20 @@ def explain_lines(compiled: Compiled, decision: Decision) -> list[str]:
             lines.append(f"  {mark} {rule.priority}  {rule.id}: {rule.description}")
     else:
         lines.append("matched rules: none")
+    if decision.review is not None:
+        lines.append(f"review: {decision.review.describe()}")
+    if decision.route is not None:
+        route = rules[decision.route]
+        lines.append(f"targets {decision.target_set}: routed by {decision.route!r}: {route.description}")
+    else:
+        lines.append(f"targets {decision.target_set}: the policy's default (no route matched)")
     cal = decision.business_calendar
     lines += ["", f"calendar {cal.name} ({cal.timezone}); business time counts only while it is open"]
     for target in decision.targets:
         lines.append(f"{target.kind} due {target.due.isoformat()}  ({target.duration} from created_at)")
         lines.extend(f"    {step}" for step in cal.explain_add(decision.created_at, target.duration))
+    if decision.resolution_due is None:
+        lines.append(f"resolution: no target in PriorityTargets {decision.target_set!r} (a first reply only)")
     op = decision.operator_sla
     if op is not None:
         how = "default SLA" if op.sla.default else "bound to a non-default SLA (flagged)"

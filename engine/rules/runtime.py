@@ -229,17 +229,20 @@ class RuleEvaluator:
             if self._host is None:
                 self._build_host()
             fired: set[int] = set()
-            self._fired, self._owner = fired, threading.get_ident()
+            self._owner = threading.get_ident()
             try:
                 for k in which:
-                    before = set(fired) if remember else None
+                    # each ruleset's own answer: the alternatives of one rule may sit in several rulesets,
+                    # and each memo must hold what its ruleset fired, whatever another one fired too
+                    self._fired = mine = set()
                     name, ruleset, fields = self._rulesets[k]
                     self._assert_one(name, ruleset, fields, signature)
+                    fired |= mine
                     if remember:
                         memo = self._ruleset_memos[k]
                         if len(memo) >= self._memo_size:
                             memo.clear()
-                        memo[self._projections[k](signature)] = _mask(fired - before)
+                        memo[self._projections[k](signature)] = _mask(mine)
             except TriageError:
                 self._host = None  # rebuild before the next evaluation
                 raise

@@ -202,11 +202,10 @@ def _value_columns(values, fact: Fact, problems) -> list[tuple[str, object]]:
         seen.add(value)
         name = str(value).lower() if isinstance(value, bool) else str(value)
         headers.append((name, value))
-    domain = _finite_domain(fact)
-    if domain is not None and not problems:
-        for value in domain:
-            if value not in seen:
-                problems.append(Problem(f"gap: {fact.name} {describe(value)} is in no column", path))
+    missing = [value for value in (_finite_domain(fact) or ()) if value not in seen]
+    if missing and not problems:
+        listed = ", ".join(describe(value) for value in missing)
+        problems.append(Problem(f"gap: no column for {fact.name} {listed}", path))
     return headers
 
 
@@ -343,7 +342,7 @@ def _check_rows(cells: Mapping, fact: Fact, width: int, names: list[str], proble
         elif len(priorities) > width:
             problems.append(Problem(f"row {row!r} has {len(priorities)} cells for {width} columns", here))
     domain = _finite_domain(fact)
-    if domain is not None:
-        for value in domain:
-            if value not in cells:
-                problems.append(Problem(f"gap: {fact.name} {value!r} has no row", ("cells",)))
+    missing = [value for value in (domain or ()) if value not in cells]
+    if missing:
+        listed = ", ".join(repr(value) for value in missing)
+        problems.append(Problem(f"gap: no row for {fact.name} {listed}", ("cells",)))

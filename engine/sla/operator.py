@@ -94,6 +94,7 @@ class OperatorDeadlines(NamedTuple):
             "default": self.sla.default,
             "flagged": self.flagged,
             "location_id": self.location_id,
+            "known_location": self.location_known,
             "first_level_due": self.first_level_due.isoformat(),
             "second_level_due": self.second_level_due.isoformat(),
             "total_due": self.total_due.isoformat(),

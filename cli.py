@@ -1,12 +1,13 @@
 """The ``triage`` command line: a thin click layer over ``engine``.
 
 It parses arguments, calls the library and hands the results to the renderers
-in ``engine.report``.  Library errors are mapped to exit codes in
-``TriageGroup.invoke``: 0 success, 1 problems found (invalid policy, failed
-tickets or tests), 2 usage errors.
+in ``engine.report``.  Exit codes are mapped in one place, ``TriageGroup.invoke``:
+a command returns an ``ExitCode`` (returning nothing means OK) and a library
+error maps by its class; ``ExitCode`` says what each code means.
 """
 from __future__ import annotations
 
+import enum
 import gc
 import json
 import os
@@ -27,6 +28,20 @@ from engine.report.tables import plain_table, rich_table
 from engine.report.tickets import decision_record, error_record
 
 
+class ExitCode(enum.IntEnum):
+    """How a command's run ended; ``TriageGroup.invoke`` makes it the process exit code."""
+
+    OK = 0          # all good
+    FINDINGS = 1    # bad tickets, validation problems, failed policy tests, files fmt --check would change,
+                    # a refused edit; and any other TriageError (unknown name, bad duration, failed write)
+    CANNOT_RUN = 2  # the command could not run: usage (click's UsageError, exit code 2), unreadable
+                    # input, or the policy set it needs does not load (PolicyError)
+
+    @classmethod
+    def findings_if(cls, found: object) -> "ExitCode":
+        return cls.FINDINGS if found else cls.OK
+
+
 def _policy_dir(value: str | None, writing: bool = False) -> str:
     """The policy directory given, else ``./policies``, else (only for reading) the shipped set."""
     if value:
@@ -44,21 +59,26 @@ _POLICIES_OPTION = click.option("--policies", "policies_dir", type=click.Path(ex
 
 # --------------------------------------------------------------------------- commands
 class TriageGroup(click.Group):
-    """The one place that maps library errors to messages and exit codes."""
+    """The one place that maps command results and library errors to exit codes.
+
+    Click itself exits 2 for a ``UsageError`` (bad options, ``BadParameter`` for
+    unreadable input), which is ``ExitCode.CANNOT_RUN``.
+    """
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
-        except PolicyError as exc:
+            code = super().invoke(ctx)
+        except PolicyError as exc:  # the policy set the command needs does not load
             if exc.problems:
                 click.echo(problems_text(exc.problems), err=True)
-            ctx.exit(1)
+            code = ExitCode.CANNOT_RUN
         except TriageError as exc:
             click.echo(f"error: {exc}", err=True)
-            ctx.exit(1)
+            code = ExitCode.FINDINGS
         except BrokenPipeError:  # `triage evaluate ... | head`
             sys.stderr.close()
-            ctx.exit(0)
+            code = ExitCode.OK
+        ctx.exit(ExitCode(code or ExitCode.OK).value)
 
 
 @click.group(cls=TriageGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -72,7 +92,7 @@ def cli() -> None:
 @click.option("--format", "fmt", type=click.Choice(list(PROBLEM_RENDERERS)), default="text", show_default=True,
               help="text: path:line:col: message; json: one report; github: workflow annotations.")
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
-def validate(directory: str | None, fmt: str, strict: bool) -> None:
+def validate(directory: str | None, fmt: str, strict: bool) -> ExitCode:
     """Check a policy directory: schema and semantic checks, every problem with file:line:col."""
     path = _policy_dir(directory)
     problems = engine.validate(path)
@@ -81,8 +101,7 @@ def validate(directory: str | None, fmt: str, strict: bool) -> None:
         click.echo(output)
     if fmt == "text":
         click.echo(validation_summary(path, problems, strict), err=True)
-    if any(p.is_error for p in problems) or (strict and problems):
-        sys.exit(1)
+    return ExitCode.findings_if(any(p.is_error for p in problems) or (strict and problems))
 
 
 @cli.command()
@@ -151,11 +170,11 @@ class _Progress:
 @click.option("--input-format", "fmt", type=click.Choice(["auto", "json", "jsonl", "yaml"]), default="auto",
               show_default=True, help="How to read FILE (auto: by extension, else sniffed).")
 @click.option("--now", "now", help="Evaluation time (ISO 8601 with offset): adds an SLA status per ticket.")
-def evaluate(file: str, policies_dir: str | None, fmt: str, now: str | None) -> None:
+def evaluate(file: str, policies_dir: str | None, fmt: str, now: str | None) -> ExitCode:
     """Evaluate tickets (JSON, JSONL or YAML; - for stdin): one JSON decision per line.
 
     A bad ticket becomes an error record naming its line and field; the rest go on.
-    Counts go to stderr; exit 1 if any ticket failed.
+    Counts go to stderr; exit 1 if any ticket failed, 2 if the policy set does not load.
     """
     policies = engine.PolicySet.load(_policy_dir(policies_dir))
     gc.freeze()  # the loaded policy is permanent: keep it out of the collector's scans of a long stream
@@ -181,8 +200,7 @@ def evaluate(file: str, policies_dir: str | None, fmt: str, now: str | None) -> 
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
     out.flush()
     click.echo(f"evaluated={evaluated} failed={failed}", err=True)
-    if failed:
-        sys.exit(1)
+    return ExitCode.findings_if(failed)
 
 
 @cli.command()
@@ -208,7 +226,7 @@ def explain(file: str, policies_dir: str | None) -> None:
 @click.option("--format", "fmt", type=click.Choice(list(POLICYTEST_RENDERERS)), default="text", show_default=True)
 @click.option("--min-coverage", type=click.FloatRange(0, 100), default=None,
               help="Fail if fewer than PCT percent of the rules are matched by some case.")
-def test_command(directory: str | None, fmt: str, min_coverage: float | None) -> None:
+def test_command(directory: str | None, fmt: str, min_coverage: float | None) -> ExitCode:
     """Run the PolicyTest cases of a policy directory and report rule coverage."""
     report = engine.PolicySet.load(_policy_dir(directory)).run_tests()
     click.echo(POLICYTEST_RENDERERS[fmt](report))
@@ -218,15 +236,14 @@ def test_command(directory: str | None, fmt: str, min_coverage: float | None) ->
                    f"not covered: {', '.join(report.uncovered)}", err=True)
     if not report.cases:
         click.echo("no PolicyTest cases found", err=True)
-    if report.failed or too_low or not report.cases:
-        sys.exit(1)
+    return ExitCode.findings_if(report.failed or too_low or not report.cases)
 
 
 # --------------------------------------------------------------------------- fmt
 @cli.command("fmt")
 @click.argument("directory", required=False, type=click.Path(exists=True))
 @click.option("--check", is_flag=True, help="Only report files that would change; exit 1 if any would.")
-def fmt_command(directory: str | None, check: bool) -> None:
+def fmt_command(directory: str | None, check: bool) -> ExitCode:
     """Normalise the layout of policy YAML (comments, quotes and flow style are kept)."""
     results = engine.format_policies(_policy_dir(directory, writing=not check), write=not check)
     problems = [r.problem for r in results if r.problem]
@@ -236,8 +253,7 @@ def fmt_command(directory: str | None, check: bool) -> None:
     for line in changes:
         click.echo(line)
     click.echo(fmt_summary(results, check), err=True)
-    if problems or (check and changes):
-        sys.exit(1)
+    return ExitCode.findings_if(problems or (check and changes))
 
 
 # --------------------------------------------------------------------------- impact
@@ -375,24 +391,25 @@ def _print_table(headers: list[str], rows: list[list[str]]) -> None:
         click.echo(plain_table(headers, rows))
 
 
-def _apply_edit(edit, dry_run: bool) -> None:
-    """Dry run: the diff on stdout.  Otherwise write, then say what changed.  Exit 1 if refused."""
+def _apply_edit(edit, dry_run: bool) -> ExitCode:
+    """Dry run: the diff on stdout.  Otherwise write, then say what changed.  Findings if refused."""
     if not edit.changed:
         click.echo(edit.message)
-        return
+        return ExitCode.OK
     if dry_run:
         click.echo(edit.diff(), nl=False)
     if edit.problems:
         click.echo("refused: with this edit the policy set would be invalid (lines are those of the edited "
                    "text, see --dry-run); nothing written", err=True)
         click.echo(problems_text(edit.problems), err=True)
-        sys.exit(1)
+        return ExitCode.FINDINGS
     if not dry_run:
         edit.write()
     for line in (*edit.notes, edit.message, *edit.effects):
         click.echo(line, err=dry_run)
     if dry_run:
         click.echo("dry run: nothing written", err=True)
+    return ExitCode.OK
 
 
 _TEXT_JSON = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -440,13 +457,14 @@ def sla_show(sla_id: str, policies_dir: str | None, fmt: str) -> None:
 @click.argument("sla_id", metavar="ID")
 @_POLICIES_OPTION
 @_DRY_RUN
-def sla_set_default(sla_id: str, policies_dir: str | None, dry_run: bool) -> None:
+def sla_set_default(sla_id: str, policies_dir: str | None, dry_run: bool) -> ExitCode:
     """Make SLA ID the only default.
 
     Sets 'default: true' on it and removes the mark from the previous default.
     The whole policy set is validated before anything is written.
     """
-    _apply_edit(engine.PolicyEditor(_policy_dir(policies_dir, writing=not dry_run)).set_default(sla_id), dry_run)
+    editor = engine.PolicyEditor(_policy_dir(policies_dir, writing=not dry_run))
+    return _apply_edit(editor.set_default(sla_id), dry_run)
 
 
 @cli.group("locations")
@@ -481,7 +499,7 @@ def locations_list(flagged: bool, policies_dir: str | None, fmt: str) -> None:
 @_POLICIES_OPTION
 @_DRY_RUN
 def locations_bind(location_id: str, sla_id: str, create: bool, name: str | None, policies_dir: str | None,
-                   dry_run: bool) -> None:
+                   dry_run: bool) -> ExitCode:
     """Bind LOCATION to SLA.
 
     Sets the location's own 'sla' and removes it from any SLA's 'locations' list.
@@ -489,8 +507,8 @@ def locations_bind(location_id: str, sla_id: str, create: bool, name: str | None
     """
     if create != (name is not None):
         raise click.UsageError("--create and --name go together: --create --name NAME")
-    _apply_edit(engine.PolicyEditor(_policy_dir(policies_dir, writing=not dry_run)).bind(location_id, sla_id, name),
-                dry_run)
+    editor = engine.PolicyEditor(_policy_dir(policies_dir, writing=not dry_run))
+    return _apply_edit(editor.bind(location_id, sla_id, name), dry_run)
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ from engine.report import calendar as calendar_report, operator as operator_repo
 from engine.report.fmt import fmt_changes, fmt_summary
 from engine.report.impact import impact_markdown
 from engine.report.policytest import RENDERERS as POLICYTEST_RENDERERS
+from engine.report.progress import ProgressBar
 from engine.report.problems import RENDERERS as PROBLEM_RENDERERS, problems_text, render_problems, validation_summary
 from engine.report.tables import plain_table, rich_table
 from engine.report.tickets import decision_record, error_record
@@ -135,35 +136,6 @@ def _format_for(path: str, fmt: str) -> str:
     return {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".yaml": "yaml", ".yml": "yaml"}.get(suffix, "auto")
 
 
-class _Progress:
-    """A byte-based progress bar on stderr, only on a terminal and only for large inputs."""
-
-    THRESHOLD = 4 * 1024 * 1024
-
-    def __init__(self, total: int | None, label: str = "evaluating"):
-        self.bar = None
-        if total and total >= self.THRESHOLD and sys.stderr.isatty():
-            from rich.console import Console
-            from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
-            # stderr only: stdout carries the JSON lines
-            self.bar = Progress(label, BarColumn(), DownloadColumn(), TimeRemainingColumn(), transient=True,
-                                console=Console(file=sys.stderr, force_terminal=True))
-            self.task = self.bar.add_task("evaluate", total=total)
-
-    def __enter__(self):
-        if self.bar:
-            self.bar.start()
-        return self
-
-    def update(self, done: int) -> None:
-        if self.bar:
-            self.bar.update(self.task, completed=done)
-
-    def __exit__(self, *exc):
-        if self.bar:
-            self.bar.stop()
-
-
 @cli.command()
 @click.argument("file", default="-", required=False)
 @_POLICIES_OPTION
@@ -182,7 +154,7 @@ def evaluate(file: str, policies_dir: str | None, fmt: str, now: str | None) -> 
     stream, size = _open_input(file)
     evaluated = failed = 0
     out = sys.stdout
-    with _Progress(size) as progress:
+    with ProgressBar(size) as progress:
         for item in engine.read_tickets(stream, format=_format_for(file, fmt), progress=progress.update):
             if item.error is not None:
                 record = error_record(item)
@@ -289,7 +261,7 @@ def impact(paths: tuple[str, ...], base_rev: str | None, head: str | None, polic
     stream, size = _open_input(tickets)
     input_format = _format_for(tickets, "auto")
     gc.freeze()  # what is loaded so far lives to the end: keep it out of the collector's scans
-    with _Progress(size, "comparing") as progress:
+    with ProgressBar(size, "comparing") as progress:
         if tickets == "-":  # one pass over stdin, both versions here
             items = engine.read_tickets(stream, format=input_format, progress=progress.update)
             report = base.load().compare(head_source.load(), items, top=top)

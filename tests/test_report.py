@@ -11,6 +11,7 @@ from engine import PolicySet, Problem, TicketError, TicketInput
 from engine.report import (decision_record, describe_calendar, error_record, format_timedelta, policytest_junit,
                            policytest_text, render_problems, validation_summary)
 from engine.report.problems import problem_github
+from engine.report.progress import ProgressBar
 from engine.report.tables import plain_table
 
 CREATED = "2024-03-27T16:00:00+01:00"
@@ -68,3 +69,26 @@ def test_calendar_description_and_durations():
 
 def test_plain_table_aligns_and_strips():
     assert plain_table(["A", "LONGER"], [["xyz", ""], ["", "b"]]) == "A    LONGER\nxyz\n     b"
+
+
+def test_progress_bar_on_a_terminal_goes_to_stderr_only(monkeypatch, capsys):
+    import io
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with ProgressBar(ProgressBar.THRESHOLD, "evaluating") as progress:
+        assert progress.bar is not None
+        progress.update(ProgressBar.THRESHOLD // 2)
+        progress.bar.refresh()
+    assert "evaluating" in terminal.getvalue()
+    assert capsys.readouterr().out == ""  # stdout carries only the JSON lines
+    assert ProgressBar(1024).bar is None  # small inputs get no bar
+
+
+def test_no_progress_bar_without_a_terminal():
+    assert ProgressBar(10 ** 9).bar is None  # tests run without a terminal

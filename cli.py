@@ -150,7 +150,7 @@ def evaluate(file: str, policies_dir: str | None, fmt: str, now: str | None) -> 
     """
     policies = engine.PolicySet.load(_policy_dir(policies_dir))
     gc.freeze()  # the loaded policy is permanent: keep it out of the collector's scans of a long stream
-    at = _parse_instant(now, "--now") if now else None
+    at = _parse_instant(now, "--now", aware=True) if now else None
     stream, size = _open_input(file)
     evaluated = failed = 0
     out = sys.stdout
@@ -276,12 +276,17 @@ def impact(paths: tuple[str, ...], base_rev: str | None, head: str | None, polic
 
 
 # --------------------------------------------------------------------------- calendar
-def _parse_instant(value: str, what: str) -> datetime:
+def _parse_instant(value: str, what: str, aware: bool = False) -> datetime:
+    """``value`` as a datetime; with ``aware``, one without a UTC offset is a usage error too."""
     try:
-        return datetime.fromisoformat(value)
+        instant = datetime.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not an ISO 8601 date-time like 2024-03-27T16:00:00+01:00",
                                  param_hint=what) from None
+    if aware and instant.tzinfo is None:
+        raise click.BadParameter(f"{value!r} has no UTC offset; give one, like 2024-03-27T16:00:00+01:00",
+                                 param_hint=what)
+    return instant
 
 
 def _calendar(policies_dir: str | None, name: str):

@@ -63,6 +63,17 @@ def test_evaluate_2_on_a_usage_error(runner):
     assert _invoke(runner, "evaluate", "--input-format", "csv", input=GOOD).exit_code == 2
 
 
+@pytest.mark.parametrize("now, message", [
+    ("yesterday", "'yesterday' is not an ISO 8601 date-time"),
+    ("2024-04-02T11:00:00", "'2024-04-02T11:00:00' has no UTC offset"),
+])
+def test_evaluate_2_on_a_bad_now(runner, now, message):
+    """Checked before any ticket is read: a naive --now used to fail with exit 1 naming an internal 'a'."""
+    result = _invoke(runner, "evaluate", "-", "--policies", POLICIES, "--now", now, input=GOOD)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert message in result.stderr and "--now" in result.stderr
+
+
 # --------------------------------------------------------------------------- validate
 def test_validate_0_on_a_clean_set(runner):
     assert _invoke(runner, "validate", POLICIES, "--strict").exit_code == 0

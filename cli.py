@@ -408,7 +408,8 @@ def sla_list(policies_dir: str | None, fmt: str) -> None:
     """
     book = engine.PolicyEditor(_policy_dir(policies_dir)).book
     if fmt == "json":
-        click.echo(json.dumps([operator_report.sla_dict(book, s) for s in book.slas.values()], indent=2, ensure_ascii=False))
+        records = [operator_report.sla_dict(book, s) for s in book.slas.values()]
+        click.echo(json.dumps(records, indent=2, ensure_ascii=False))
         return
     _print_table(operator_report.SLA_HEADERS, operator_report.sla_rows(book))
 

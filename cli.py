@@ -1,25 +1,46 @@
 """The ``triage`` command line: a thin click layer over ``engine``.
 
-It parses arguments, calls the library and formats output.  Domain logic
-lives in ``engine``; exit codes are mapped in one place (``main``):
-0 success, 1 problems found (invalid policy, failed tickets or tests),
-2 usage errors.
+It parses arguments, calls the library and hands the results to the renderers
+in ``engine.report``.  Exit codes are mapped in one place, ``TriageGroup.invoke``:
+a command returns an ``ExitCode`` (returning nothing means OK) and a library
+error maps by its class; ``ExitCode`` says what each code means.
 """
 from __future__ import annotations
 
+import enum
 import gc
 import json
 import os
 import sys
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 import click
 
 import engine
 from engine import PolicyError, TicketError, TriageError
+from engine.report import calendar as calendar_report, operator as operator_report
+from engine.report.fmt import fmt_changes, fmt_summary
+from engine.report.impact import impact_markdown
+from engine.report.policytest import RENDERERS as POLICYTEST_RENDERERS
+from engine.report.progress import ProgressBar
+from engine.report.problems import RENDERERS as PROBLEM_RENDERERS, problems_text, render_problems, validation_summary
+from engine.report.tables import plain_table, rich_table
+from engine.report.tickets import decision_record, error_record
 
-FORMATS = ("text", "json", "github")
+
+class ExitCode(enum.IntEnum):
+    """How a command's run ended; ``TriageGroup.invoke`` makes it the process exit code."""
+
+    OK = 0          # all good
+    FINDINGS = 1    # bad tickets, validation problems, failed policy tests, files fmt --check would change,
+                    # a refused edit; and any other TriageError (unknown name, bad duration, failed write)
+    CANNOT_RUN = 2  # the command could not run: usage (click's UsageError, exit code 2), unreadable
+                    # input, or the policy set it needs does not load (PolicyError)
+
+    @classmethod
+    def findings_if(cls, found: object) -> "ExitCode":
+        return cls.FINDINGS if found else cls.OK
 
 
 def _policy_dir(value: str | None, writing: bool = False) -> str:
@@ -33,61 +54,32 @@ def _policy_dir(value: str | None, writing: bool = False) -> str:
     return str(found)
 
 
-# --------------------------------------------------------------------------- formatters
-def _github_escape(text: str, prop: bool = False) -> str:
-    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    if prop:
-        text = text.replace(":", "%3A").replace(",", "%2C")
-    return text
-
-
-def format_problem_github(problem: engine.Problem) -> str:
-    level = "warning" if problem.severity == "warning" else "error"
-    props = []
-    if problem.file:
-        props.append(f"file={_github_escape(problem.file, True)}")
-    if problem.line:
-        props.append(f"line={problem.line}")
-    if problem.col:
-        props.append(f"col={problem.col}")
-    message = str(problem.at(file=None))
-    if message.startswith("warning: "):
-        message = message[len("warning: "):]
-    return f"::{level} {','.join(props)}::{_github_escape(message)}"
-
-
-def format_problems(problems: list[engine.Problem], fmt: str, strict: bool) -> str:
-    errors = sum(1 for p in problems if p.is_error)
-    warnings = len(problems) - errors
-    if fmt == "json":
-        return json.dumps({"valid": errors == 0 and not (strict and warnings), "errors": errors,
-                           "warnings": warnings, "problems": [p.to_dict() for p in problems]}, indent=2)
-    if fmt == "github":
-        return "\n".join(format_problem_github(p) for p in problems)
-    return "\n".join(str(p) for p in problems)
-
-
 _POLICIES_OPTION = click.option("--policies", "policies_dir", type=click.Path(exists=True),
                                 help="Policy directory (default: ./policies, else the shipped set).")
 
 
 # --------------------------------------------------------------------------- commands
 class TriageGroup(click.Group):
-    """The one place that maps library errors to messages and exit codes."""
+    """The one place that maps command results and library errors to exit codes.
+
+    Click itself exits 2 for a ``UsageError`` (bad options, ``BadParameter`` for
+    unreadable input), which is ``ExitCode.CANNOT_RUN``.
+    """
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
-        except PolicyError as exc:
-            for problem in exc.problems:
-                click.echo(str(problem), err=True)
-            ctx.exit(1)
+            code = super().invoke(ctx)
+        except PolicyError as exc:  # the policy set the command needs does not load
+            if exc.problems:
+                click.echo(problems_text(exc.problems), err=True)
+            code = ExitCode.CANNOT_RUN
         except TriageError as exc:
             click.echo(f"error: {exc}", err=True)
-            ctx.exit(1)
+            code = ExitCode.FINDINGS
         except BrokenPipeError:  # `triage evaluate ... | head`
             sys.stderr.close()
-            ctx.exit(0)
+            code = ExitCode.OK
+        ctx.exit(ExitCode(code or ExitCode.OK).value)
 
 
 @click.group(cls=TriageGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -98,24 +90,19 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("directory", required=False, type=click.Path(file_okay=True, dir_okay=True))
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+@click.option("--format", "fmt", type=click.Choice(list(PROBLEM_RENDERERS)), default="text", show_default=True,
               help="text: path:line:col: message; json: one report; github: workflow annotations.")
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
-def validate(directory: str | None, fmt: str, strict: bool) -> None:
+def validate(directory: str | None, fmt: str, strict: bool) -> ExitCode:
     """Check a policy directory: schema and semantic checks, every problem with file:line:col."""
     path = _policy_dir(directory)
     problems = engine.validate(path)
-    errors = sum(1 for p in problems if p.is_error)
-    warnings = len(problems) - errors
-    output = format_problems(problems, fmt, strict)
+    output = render_problems(problems, fmt, strict)
     if output:
         click.echo(output)
     if fmt == "text":
-        verdict = "invalid" if errors or (strict and warnings) else "valid"
-        click.echo(f"{path}: {verdict} ({errors} error{'s' * (errors != 1)}, "
-                   f"{warnings} warning{'s' * (warnings != 1)})", err=True)
-    if errors or (strict and warnings):
-        sys.exit(1)
+        click.echo(validation_summary(path, problems, strict), err=True)
+    return ExitCode.findings_if(any(p.is_error for p in problems) or (strict and problems))
 
 
 @cli.command()
@@ -132,16 +119,6 @@ def schema(kind: str, policies_dir: str | None) -> None:
 
 
 # --------------------------------------------------------------------------- evaluate / explain
-def error_record(item, exc: TicketError | None = None) -> dict:
-    """The JSON line for a ticket that could not be evaluated."""
-    if exc is None:
-        return {"line": item.line, "ticket_id": None, "field": None, "error": item.error}
-    problems = [{"field": p.field, "error": str(p.at(path=()))} for p in exc.problems]
-    first = problems[0] if problems else {"field": None, "error": str(exc)}
-    return {"line": item.line, "ticket_id": exc.ticket_id, "field": first["field"], "error": first["error"],
-            "problems": problems}
-
-
 def _open_input(path: str):
     if path == "-":
         return sys.stdin.buffer, None
@@ -159,54 +136,25 @@ def _format_for(path: str, fmt: str) -> str:
     return {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".yaml": "yaml", ".yml": "yaml"}.get(suffix, "auto")
 
 
-class _Progress:
-    """A byte-based progress bar on stderr, only on a terminal and only for large inputs."""
-
-    THRESHOLD = 4 * 1024 * 1024
-
-    def __init__(self, total: int | None, label: str = "evaluating"):
-        self.bar = None
-        if total and total >= self.THRESHOLD and sys.stderr.isatty():
-            from rich.console import Console
-            from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
-            # stderr only: stdout carries the JSON lines
-            self.bar = Progress(label, BarColumn(), DownloadColumn(), TimeRemainingColumn(), transient=True,
-                                console=Console(file=sys.stderr, force_terminal=True))
-            self.task = self.bar.add_task("evaluate", total=total)
-
-    def __enter__(self):
-        if self.bar:
-            self.bar.start()
-        return self
-
-    def update(self, done: int) -> None:
-        if self.bar:
-            self.bar.update(self.task, completed=done)
-
-    def __exit__(self, *exc):
-        if self.bar:
-            self.bar.stop()
-
-
 @cli.command()
 @click.argument("file", default="-", required=False)
 @_POLICIES_OPTION
 @click.option("--input-format", "fmt", type=click.Choice(["auto", "json", "jsonl", "yaml"]), default="auto",
               show_default=True, help="How to read FILE (auto: by extension, else sniffed).")
 @click.option("--now", "now", help="Evaluation time (ISO 8601 with offset): adds an SLA status per ticket.")
-def evaluate(file: str, policies_dir: str | None, fmt: str, now: str | None) -> None:
+def evaluate(file: str, policies_dir: str | None, fmt: str, now: str | None) -> ExitCode:
     """Evaluate tickets (JSON, JSONL or YAML; - for stdin): one JSON decision per line.
 
     A bad ticket becomes an error record naming its line and field; the rest go on.
-    Counts go to stderr; exit 1 if any ticket failed.
+    Counts go to stderr; exit 1 if any ticket failed, 2 if the policy set does not load.
     """
     policies = engine.PolicySet.load(_policy_dir(policies_dir))
     gc.freeze()  # the loaded policy is permanent: keep it out of the collector's scans of a long stream
-    at = _parse_instant(now, "--now") if now else None
+    at = _parse_instant(now, "--now", aware=True) if now else None
     stream, size = _open_input(file)
     evaluated = failed = 0
     out = sys.stdout
-    with _Progress(size) as progress:
+    with ProgressBar(size) as progress:
         for item in engine.read_tickets(stream, format=_format_for(file, fmt), progress=progress.update):
             if item.error is not None:
                 record = error_record(item)
@@ -216,9 +164,7 @@ def evaluate(file: str, policies_dir: str | None, fmt: str, now: str | None) -> 
                 except TicketError as exc:
                     record = error_record(item, exc)
                 else:
-                    record = decision.to_dict()
-                    if at is not None:
-                        record["status"] = decision.status_at(at)
+                    record = decision_record(decision, at)
                     evaluated += 1
                     out.write(json.dumps(record, ensure_ascii=False) + "\n")
                     continue
@@ -226,8 +172,7 @@ def evaluate(file: str, policies_dir: str | None, fmt: str, now: str | None) -> 
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
     out.flush()
     click.echo(f"evaluated={evaluated} failed={failed}", err=True)
-    if failed:
-        sys.exit(1)
+    return ExitCode.findings_if(failed)
 
 
 @cli.command()
@@ -248,136 +193,42 @@ def explain(file: str, policies_dir: str | None) -> None:
 
 
 # --------------------------------------------------------------------------- test
-def format_report_text(report) -> list[str]:
-    """pytest-like: a line per case, a diff per failure, coverage, a summary."""
-    lines = []
-    for case in report.cases:
-        lines.append(f"{case.file}:{case.line}: {case.suite}::{case.name} {'PASSED' if case.passed else 'FAILED'}")
-    failures = [c for c in report.cases if not c.passed]
-    if failures:
-        lines += ["", "=" * 30 + " FAILURES " + "=" * 30]
-        for case in failures:
-            lines.append(f"___ {case.suite}::{case.name} ({case.file}:{case.line}) ___")
-            if case.error:
-                lines.append(f"  error: {case.error}")
-            for m in case.mismatches:
-                lines += [f"  {m.field}:", f"    - expected: {json.dumps(m.expected)}",
-                          f"    + actual:   {json.dumps(m.actual)}"]
-    lines += ["", f"rule coverage: {report.coverage:.1f}% "
-                  f"({len(report.rules) - len(report.uncovered)}/{len(report.rules)} rules matched by a case)"]
-    lines.extend(f"  not covered: {rule}" for rule in report.uncovered)
-    lines.append(f"{report.passed} passed, {report.failed} failed")
-    return lines
-
-
-def format_report_json(report) -> str:
-    return json.dumps({
-        "passed": report.passed, "failed": report.failed, "coverage": round(report.coverage, 2),
-        "uncovered_rules": list(report.uncovered),
-        "cases": [{"suite": c.suite, "name": c.name, "file": c.file, "line": c.line, "passed": c.passed,
-                   "error": c.error, "matched_rules": list(c.matched_rules),
-                   "mismatches": [{"field": m.field, "expected": m.expected, "actual": m.actual}
-                                  for m in c.mismatches]} for c in report.cases],
-    }, indent=2)
-
-
-def format_report_junit(report) -> str:
-    from xml.sax.saxutils import escape, quoteattr
-    out = ['<?xml version="1.0" encoding="UTF-8"?>',
-           f'<testsuite name="triage" tests="{len(report.cases)}" failures="{report.failed}">']
-    for c in report.cases:
-        out.append(f"  <testcase classname={quoteattr(c.suite)} name={quoteattr(c.name)} "
-                   f"file={quoteattr(c.file)} line=\"{c.line}\">")
-        if not c.passed:
-            detail = c.error or "; ".join(f"{m.field}: expected {m.expected!r}, got {m.actual!r}"
-                                          for m in c.mismatches)
-            out.append(f"    <failure message={quoteattr(detail)}>{escape(detail)}</failure>")
-        out.append("  </testcase>")
-    out.append("</testsuite>")
-    return "\n".join(out)
-
-
 @cli.command("test")
 @click.argument("directory", required=False, type=click.Path(exists=True))
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(list(POLICYTEST_RENDERERS)), default="text", show_default=True)
 @click.option("--min-coverage", type=click.FloatRange(0, 100), default=None,
               help="Fail if fewer than PCT percent of the rules are matched by some case.")
-def test_command(directory: str | None, fmt: str, min_coverage: float | None) -> None:
+def test_command(directory: str | None, fmt: str, min_coverage: float | None) -> ExitCode:
     """Run the PolicyTest cases of a policy directory and report rule coverage."""
     report = engine.PolicySet.load(_policy_dir(directory)).run_tests()
-    if fmt == "json":
-        click.echo(format_report_json(report))
-    elif fmt == "junit":
-        click.echo(format_report_junit(report))
-    else:
-        click.echo("\n".join(format_report_text(report)))
+    click.echo(POLICYTEST_RENDERERS[fmt](report))
     too_low = min_coverage is not None and report.coverage < min_coverage
     if too_low:
         click.echo(f"rule coverage {report.coverage:.1f}% is below --min-coverage {min_coverage:g}%; "
                    f"not covered: {', '.join(report.uncovered)}", err=True)
     if not report.cases:
         click.echo("no PolicyTest cases found", err=True)
-    if report.failed or too_low or not report.cases:
-        sys.exit(1)
+    return ExitCode.findings_if(report.failed or too_low or not report.cases)
 
 
 # --------------------------------------------------------------------------- fmt
 @cli.command("fmt")
 @click.argument("directory", required=False, type=click.Path(exists=True))
 @click.option("--check", is_flag=True, help="Only report files that would change; exit 1 if any would.")
-def fmt_command(directory: str | None, check: bool) -> None:
+def fmt_command(directory: str | None, check: bool) -> ExitCode:
     """Normalise the layout of policy YAML (comments, quotes and flow style are kept)."""
     results = engine.format_policies(_policy_dir(directory, writing=not check), write=not check)
     problems = [r.problem for r in results if r.problem]
-    changed = [r.file for r in results if r.changed]
-    for problem in problems:
-        click.echo(str(problem), err=True)
-    for file in changed:
-        click.echo(f"{'would reformat' if check else 'reformatted'} {file}")
-    click.echo(f"{len(changed)} file{'s' * (len(changed) != 1)} {'would be ' if check else ''}reformatted, "
-               f"{len(results) - len(changed) - len(problems)} unchanged", err=True)
-    if problems or (check and changed):
-        sys.exit(1)
+    if problems:
+        click.echo(problems_text(problems), err=True)
+    changes = fmt_changes(results, check)
+    for line in changes:
+        click.echo(line)
+    click.echo(fmt_summary(results, check), err=True)
+    return ExitCode.findings_if(problems or (check and changes))
 
 
 # --------------------------------------------------------------------------- impact
-def format_impact_markdown(report) -> str:
-    """The impact report as Markdown, ready to paste into a pull request."""
-    d = report.to_dict()
-    def policy(side):
-        return f"`{side['revision'] or side['path']}` ({side['digest'][:19]}…)"
-    lines = [f"### Policy impact on {d['tickets']:,} tickets", "",
-             f"base {policy(d['base'])} → head {policy(d['head'])}", "",
-             f"- **{d['changed']:,}** tickets change: **{d['priority_changed']:,}** priority, "
-             f"**{d['due_moved']:,}** due dates, **{d['operator_sla_changed']:,}** operator SLA",
-             f"- failing under base only: {d['failed_under_base_only']:,}; under head only: "
-             f"{d['failed_under_head_only']:,}; under both: {d['failed_under_both']:,}", ""]
-    lines += ["#### Priority transitions (rows: base, columns: head)", "",
-              "| base \\ head | P1 | P2 | P3 | P4 |", "|---|---|---|---|---|"]
-    for base, row in d["priority_matrix"].items():
-        cells = [f"**{n}**" if n and base != head else (str(n) if n else "·") for head, n in row.items()]
-        lines.append(f"| {base} | " + " | ".join(cells) + " |")
-    if d["due_shift"]:
-        lines += ["", "#### Due-date shifts (hours, moved tickets only)", "",
-                  "| due date | tickets | earlier | later | min | median | max |", "|---|---|---|---|---|---|---|"]
-        for name, st in d["due_shift"].items():
-            lines.append(f"| {name} | {st['count']:,} | {st['earlier']:,} | {st['later']:,} | "
-                         f"{st['min_hours']:+.1f} | {st['median_hours']:+.1f} | {st['max_hours']:+.1f} |")
-    if d["operator_sla_changes"]:
-        lines += ["", "#### Operator SLA changes", ""]
-        lines += [f"- {field}: {n:,} tickets" for field, n in sorted(d["operator_sla_changes"].items())]
-    if d["examples"]:
-        lines += ["", "#### Largest changes", "", "| ticket | line | priority | response shift | resolution shift | notes |",
-                  "|---|---|---|---|---|---|"]
-        for ex in d["examples"]:
-            shift = ex["shift_hours"]
-            def cell(name):
-                return f"{shift[name]:+.1f} h" if name in shift else ""
-            lines.append(f"| {ex['ticket_id']} | {ex['line']} | {ex['base_priority']} → {ex['head_priority']} | "
-                         f"{cell('response_due')} | {cell('resolution_due')} | {'; '.join(ex['notes'])} |")
-    return "\n".join(lines)
-
-
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--base", "base_rev", help="Git revision of the policies to compare against (e.g. main, HEAD~1).")
@@ -410,7 +261,7 @@ def impact(paths: tuple[str, ...], base_rev: str | None, head: str | None, polic
     stream, size = _open_input(tickets)
     input_format = _format_for(tickets, "auto")
     gc.freeze()  # what is loaded so far lives to the end: keep it out of the collector's scans
-    with _Progress(size, "comparing") as progress:
+    with ProgressBar(size, "comparing") as progress:
         if tickets == "-":  # one pass over stdin, both versions here
             items = engine.read_tickets(stream, format=input_format, progress=progress.update)
             report = base.load().compare(head_source.load(), items, top=top)
@@ -421,48 +272,21 @@ def impact(paths: tuple[str, ...], base_rev: str | None, head: str | None, polic
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
-        click.echo(format_impact_markdown(report))
+        click.echo(impact_markdown(report))
 
 
 # --------------------------------------------------------------------------- calendar
-def _parse_instant(value: str, what: str) -> datetime:
+def _parse_instant(value: str, what: str, aware: bool = False) -> datetime:
+    """``value`` as a datetime; with ``aware``, one without a UTC offset is a usage error too."""
     try:
-        return datetime.fromisoformat(value)
+        instant = datetime.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not an ISO 8601 date-time like 2024-03-27T16:00:00+01:00",
                                  param_hint=what) from None
-
-
-def format_timedelta(delta: timedelta) -> str:
-    """Hours and minutes, never days (a business day is not 24 h): ``"26h30m (95400 s)"``."""
-    seconds = delta.total_seconds()
-    sign = "-" if seconds < 0 else ""
-    whole = int(abs(seconds))
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    text = f"{hours}h{minutes:02d}m" + (f"{secs:02d}s" if secs else "")
-    return f"{sign}{text} ({seconds:g} s)"
-
-
-def describe_calendar(cal, count: int, since: date) -> list[str]:
-    """A readable week plus the next ``count`` holidays from ``since``."""
-    lines = [f"{cal.name}  ({cal.timezone}; one business day = {format_timedelta(cal.business_day).split()[0]})"]
-    for day, intervals in cal.weekly_hours().items():
-        lines.append(f"  {day}  {', '.join(intervals) if intervals else 'closed'}")
-    special = [(d, v) for d, v in cal.special_hours().items() if d >= since][:count]
-    if special:
-        lines.append("special hours:")
-        lines.extend(f"  {d.isoformat()}  {', '.join(h) or 'closed'}  {title}" for d, (h, title) in special)
-    lines.append("next holidays:")
-    upcoming: list[tuple[date, str]] = []
-    year = since.year
-    while len(upcoming) < count and year <= min(since.year + 5, cal.years[1]):
-        upcoming.extend((d, t) for d, t in cal.holidays(year).items() if d >= since)
-        year += 1
-    lines.extend(f"  {d.isoformat()} {d.strftime('%a')}  {t}" for d, t in upcoming[:count])
-    if not upcoming:
-        lines.append("  none")
-    return lines
+    if aware and instant.tzinfo is None:
+        raise click.BadParameter(f"{value!r} has no UTC offset; give one, like 2024-03-27T16:00:00+01:00",
+                                 param_hint=what)
+    return instant
 
 
 def _calendar(policies_dir: str | None, name: str):
@@ -482,8 +306,8 @@ def calendar_holidays(name: str, year: int | None, policies_dir: str | None) -> 
     """One line per holiday of calendar NAME: YYYY-MM-DD name."""
     cal = _calendar(policies_dir, name)
     year = year or datetime.now(cal.tz).year
-    for day, title in cal.holidays(year).items():
-        click.echo(f"{day.isoformat()} {title}")
+    for line in calendar_report.holiday_lines(cal, year):
+        click.echo(line)
 
 
 @calendar.command("add")
@@ -511,7 +335,7 @@ def calendar_between(name: str, a: str, b: str, policies_dir: str | None) -> Non
     """Print the business time from A to B on calendar NAME (negative if B is before A)."""
     cal = _calendar(policies_dir, name)
     elapsed = cal.between(_parse_instant(a, "A"), _parse_instant(b, "B"))
-    click.echo(format_timedelta(elapsed))
+    click.echo(calendar_report.format_timedelta(elapsed))
 
 
 @calendar.command("show")
@@ -526,7 +350,7 @@ def calendar_show(name: str, count: int, since: str | None, policies_dir: str | 
         start = date.fromisoformat(since) if since else datetime.now(cal.tz).date()
     except ValueError:
         raise click.BadParameter(f"{since!r} is not a date like 2024-12-01", param_hint="--from") from None
-    for line in describe_calendar(cal, count, start):
+    for line in calendar_report.describe_calendar(cal, count, start):
         click.echo(line)
 
 
@@ -539,73 +363,30 @@ def _print_table(headers: list[str], rows: list[list[str]]) -> None:
     """A rich table on a terminal; plain columns aligned with two spaces otherwise (pipes, tests)."""
     if _is_tty():
         from rich.console import Console
-        from rich.table import Table
-        from rich.text import Text
-        table = Table(*headers)
-        for row in rows:
-            table.add_row(*(Text(cell) for cell in row))  # Text: a "[" in a name is not markup
-        Console().print(table)
-        return
-    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows)]
-    for row in [headers, *rows]:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        Console().print(rich_table(headers, rows))
+    else:
+        click.echo(plain_table(headers, rows))
 
 
-def sla_dict(book, sla) -> dict:
-    def level(lv) -> dict:
-        return {"within": str(lv.within), "weekdays_only": lv.weekdays_only}
-    return {"id": sla.id, "name": sla.name, "description": sla.description, "default": sla.default,
-            "first_level": level(sla.first_level), "second_level": level(sla.second_level),
-            "contact": dict(sla.contact) if sla.contact else None, "timezone": sla.timezone,
-            "locations": [loc.id for loc in book.locations_of(sla.id)]}
-
-
-def location_dict(book, loc) -> dict:
-    sla, _ = book.sla_for(loc.id)
-    return {"id": loc.id, "name": loc.name, "sla": sla.id if sla else None, "bound": loc.sla is not None,
-            "flagged": bool(sla and not sla.default), "timezone": loc.timezone or (sla.timezone if sla else None)}
-
-
-def _contact_text(contact, full: bool = True) -> str:
-    if not contact:
-        return ""
-    details = [contact[k] for k in ("phone", "email") if k in contact and full]
-    return ", ".join([f"{contact['role']}: {contact['name']}", *details])
-
-
-def describe_sla(book, sla) -> list[str]:
-    lines = [f"{sla.id}  {sla.name}" + ("  (default)" if sla.default else "")]
-    for label, value in (("description", sla.description), ("1st level", str(sla.first_level)),
-                         ("2nd level", str(sla.second_level)), ("timezone", sla.timezone),
-                         ("contact", _contact_text(sla.contact) or "none")):
-        lines.append(f"  {label:<12} {value}")
-    locations = book.locations_of(sla.id)
-    lines.append(f"locations ({len(locations)}):")
-    width = max((len(loc.id) for loc in locations), default=0)
-    lines += [f"  {loc.id:<{width}}  {loc.name}" + ("" if loc.sla else "  (no binding: gets the default)")
-              for loc in locations]
-    return lines
-
-
-def _apply_edit(edit, dry_run: bool) -> None:
-    """Dry run: the diff on stdout.  Otherwise write, then say what changed.  Exit 1 if refused."""
+def _apply_edit(edit, dry_run: bool) -> ExitCode:
+    """Dry run: the diff on stdout.  Otherwise write, then say what changed.  Findings if refused."""
     if not edit.changed:
         click.echo(edit.message)
-        return
+        return ExitCode.OK
     if dry_run:
         click.echo(edit.diff(), nl=False)
     if edit.problems:
         click.echo("refused: with this edit the policy set would be invalid (lines are those of the edited "
                    "text, see --dry-run); nothing written", err=True)
-        for problem in edit.problems:
-            click.echo(str(problem), err=True)
-        sys.exit(1)
+        click.echo(problems_text(edit.problems), err=True)
+        return ExitCode.FINDINGS
     if not dry_run:
         edit.write()
     for line in (*edit.notes, edit.message, *edit.effects):
         click.echo(line, err=dry_run)
     if dry_run:
         click.echo("dry run: nothing written", err=True)
+    return ExitCode.OK
 
 
 _TEXT_JSON = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -627,12 +408,10 @@ def sla_list(policies_dir: str | None, fmt: str) -> None:
     """
     book = engine.PolicyEditor(_policy_dir(policies_dir)).book
     if fmt == "json":
-        click.echo(json.dumps([sla_dict(book, s) for s in book.slas.values()], indent=2, ensure_ascii=False))
+        records = [operator_report.sla_dict(book, s) for s in book.slas.values()]
+        click.echo(json.dumps(records, indent=2, ensure_ascii=False))
         return
-    _print_table(["ID", "NAME", "DEFAULT", "1ST LEVEL", "2ND LEVEL", "CONTACT", "LOCATIONS"],
-                 [[s.id, s.name, "default" if s.default else "", str(s.first_level), str(s.second_level),
-                   _contact_text(s.contact, full=False), str(len(book.locations_of(s.id)))]
-                  for s in book.slas.values()])
+    _print_table(operator_report.SLA_HEADERS, operator_report.sla_rows(book))
 
 
 @sla_group.command("show")
@@ -647,22 +426,23 @@ def sla_show(sla_id: str, policies_dir: str | None, fmt: str) -> None:
     editor = engine.PolicyEditor(_policy_dir(policies_dir))
     sla = editor.sla(sla_id)
     if fmt == "json":
-        click.echo(json.dumps(sla_dict(editor.book, sla), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(operator_report.sla_dict(editor.book, sla), indent=2, ensure_ascii=False))
     else:
-        click.echo("\n".join(describe_sla(editor.book, sla)))
+        click.echo("\n".join(operator_report.describe_sla(editor.book, sla)))
 
 
 @sla_group.command("set-default")
 @click.argument("sla_id", metavar="ID")
 @_POLICIES_OPTION
 @_DRY_RUN
-def sla_set_default(sla_id: str, policies_dir: str | None, dry_run: bool) -> None:
+def sla_set_default(sla_id: str, policies_dir: str | None, dry_run: bool) -> ExitCode:
     """Make SLA ID the only default.
 
     Sets 'default: true' on it and removes the mark from the previous default.
     The whole policy set is validated before anything is written.
     """
-    _apply_edit(engine.PolicyEditor(_policy_dir(policies_dir, writing=not dry_run)).set_default(sla_id), dry_run)
+    editor = engine.PolicyEditor(_policy_dir(policies_dir, writing=not dry_run))
+    return _apply_edit(editor.set_default(sla_id), dry_run)
 
 
 @cli.group("locations")
@@ -680,15 +460,13 @@ def locations_list(flagged: bool, policies_dir: str | None, fmt: str) -> None:
     A location bound to a non-default SLA is flagged.
     """
     book = engine.PolicyEditor(_policy_dir(policies_dir)).book
-    records = [location_dict(book, loc) for loc in book.locations.values()]
+    records = [operator_report.location_dict(book, loc) for loc in book.locations.values()]
     records = [r for r in records if r["flagged"] or not flagged]
     if fmt == "json":
         click.echo(json.dumps(records, indent=2, ensure_ascii=False))
         return
     mark = "⚑" if _is_tty() else "flagged"
-    _print_table(["ID", "NAME", "SLA", "FLAG", "TIMEZONE"],
-                 [[r["id"], r["name"], r["sla"] or "", mark if r["flagged"] else "", r["timezone"] or ""]
-                  for r in records])
+    _print_table(operator_report.LOCATION_HEADERS, operator_report.location_rows(records, mark))
 
 
 @locations_group.command("bind")
@@ -699,7 +477,7 @@ def locations_list(flagged: bool, policies_dir: str | None, fmt: str) -> None:
 @_POLICIES_OPTION
 @_DRY_RUN
 def locations_bind(location_id: str, sla_id: str, create: bool, name: str | None, policies_dir: str | None,
-                   dry_run: bool) -> None:
+                   dry_run: bool) -> ExitCode:
     """Bind LOCATION to SLA.
 
     Sets the location's own 'sla' and removes it from any SLA's 'locations' list.
@@ -707,8 +485,8 @@ def locations_bind(location_id: str, sla_id: str, create: bool, name: str | None
     """
     if create != (name is not None):
         raise click.UsageError("--create and --name go together: --create --name NAME")
-    _apply_edit(engine.PolicyEditor(_policy_dir(policies_dir, writing=not dry_run)).bind(location_id, sla_id, name),
-                dry_run)
+    editor = engine.PolicyEditor(_policy_dir(policies_dir, writing=not dry_run))
+    return _apply_edit(editor.bind(location_id, sla_id, name), dry_run)
 
 
 def main() -> None:

@@ -187,27 +187,3 @@ def test_calendar_add_accepts_negative_durations(runner):
     result = _invoke(runner, "calendar", "add", "--policies", POLICIES, "--", "partner-support",
                      "2024-04-02T12:00:00+02:00", "-4 business_hours")
     assert result.stdout == "2024-03-27T16:00:00+01:00\n"
-
-
-def test_progress_bar_on_a_terminal_goes_to_stderr_only(monkeypatch, capsys):
-    import io
-    import cli as cli_module
-
-    class Terminal(io.StringIO):
-        def isatty(self):
-            return True
-
-    terminal = Terminal()
-    monkeypatch.setattr(cli_module.sys, "stderr", terminal)
-    with cli_module._Progress(cli_module._Progress.THRESHOLD, "evaluating") as progress:
-        assert progress.bar is not None
-        progress.update(cli_module._Progress.THRESHOLD // 2)
-        progress.bar.refresh()
-    assert "evaluating" in terminal.getvalue()
-    assert capsys.readouterr().out == ""  # stdout carries only the JSON lines
-    assert cli_module._Progress(1024).bar is None  # small inputs get no bar
-
-
-def test_no_progress_bar_without_a_terminal():
-    import cli as cli_module
-    assert cli_module._Progress(10 ** 9).bar is None  # tests run without a terminal

@@ -99,7 +99,7 @@ def test_test_1_when_a_case_fails(runner, policy_copy):
            '"priority": "P2", "decided_by": "exports-not-working"')
     result = _invoke(runner, "test", policy_copy)
     assert result.exit_code == 1
-    assert result.stdout.rstrip().endswith("36 passed, 1 failed")
+    assert result.stdout.rstrip().endswith("57 passed, 1 failed")
 
 
 def test_test_2_when_the_policy_set_does_not_load(runner, broken):

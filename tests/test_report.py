@@ -40,7 +40,7 @@ def test_problems_in_each_format_and_the_verdict():
 
 def test_policytest_renderers_match_the_command(runner):
     report = PolicySet.load(POLICIES).run_tests()
-    assert policytest_text(report).endswith("37 passed, 0 failed")
+    assert policytest_text(report).endswith("58 passed, 0 failed")
     for fmt, render in (("text", policytest_text), ("junit", policytest_junit)):
         assert runner.invoke(cli, ["test", str(POLICIES), "--format", fmt]).stdout == render(report) + "\n"
 

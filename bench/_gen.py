@@ -19,6 +19,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "policies"
+_REQUESTER_WEIGHT = {"business_partner": 6, "private": 3, "business_customer": 2, "installer": 1}
 
 
 class _Dumper(yaml.SafeDumper):
@@ -299,7 +300,7 @@ def make_tickets(n: int, seed: int = 7, location_ids: list[str] | None = None) -
         created = _SPAN_START + timedelta(seconds=rng.randrange(_SPAN_SECONDS))
         t: dict[str, Any] = {"id": f"T-{i:06d}", "created_at": _stamp(created, rng)}
         if rng.random() < 0.8:
-            t["requester"] = rng.choices(enum["requester"], weights=[6, 3, 1])[0]
+            t["requester"] = rng.choices(enum["requester"], weights=[_REQUESTER_WEIGHT.get(v, 1) for v in enum["requester"]])[0]
         if rng.random() < 0.6:
             t["business_impact"] = rng.choice(enum["business_impact"])
         if rng.random() < 0.5:

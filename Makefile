@@ -2,7 +2,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test validate bench clean schemas-check
+.PHONY: demo test test-fast validate bench clean schemas-check
 
 $(BIN)/triage: pyproject.toml
 	python3 -m venv $(VENV) && $(BIN)/pip install -q -e '.[test]'
@@ -17,6 +17,10 @@ validate: $(BIN)/triage
 
 test: $(BIN)/triage
 	$(BIN)/pytest -q
+
+# the everyday run: everything but the tests marked slow (see the README)
+test-fast: $(BIN)/triage
+	$(BIN)/pytest -q -m "not slow"
 
 bench: $(BIN)/triage
 	$(BIN)/pip install -q -e '.[bench]'

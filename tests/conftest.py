@@ -1,12 +1,27 @@
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import settings
+
+# Hypothesis profiles, chosen with HYPOTHESIS_PROFILE.  "ci", the default (so the README's
+# test command and .ci/run), runs each property test with the example count written at the
+# test; "dev" runs a tenth of that, for a quick look at a property while working on it:
+#     HYPOTHESIS_PROFILE=dev .venv/bin/pytest -q tests/test_calendar_properties.py
+settings.register_profile("ci", max_examples=100)  # Hypothesis' own default: counts stay as written
+settings.register_profile("dev", max_examples=10)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
 EXAMPLES = ROOT / "examples"
+
+
+def examples(count: int) -> int:
+    """A property test's ``max_examples``: ``count`` under the "ci" profile, scaled with the profile."""
+    return max(1, count * settings.default.max_examples // 100)
 
 
 @pytest.fixture

@@ -23,10 +23,12 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pandas.tseries.offsets import CustomBusinessHour
 
+from conftest import examples
 from engine.calendar.business import BusinessCalendar
 
 try:
@@ -39,7 +41,7 @@ CAL = BusinessCalendar.from_spec("partner-support", PARTNER_SUPPORT)
 HOLIDAYS = sorted(d for year in range(2022, 2030) for d in CAL.holidays(year))
 FIRST = datetime(2023, 1, 1)
 SECONDS = int((datetime(2027, 6, 30) - FIRST).total_seconds())
-DIFFERENTIAL = settings(max_examples=2500, deadline=None, database=None)
+DIFFERENTIAL = settings(max_examples=examples(2500), deadline=None, database=None)
 
 starts = st.integers(0, SECONDS).map(lambda s: FIRST + timedelta(seconds=s))
 
@@ -64,6 +66,7 @@ def local(naive: datetime) -> datetime:
     return naive.replace(tzinfo=CPH)
 
 
+@pytest.mark.slow
 @DIFFERENTIAL
 @given(starts, st.integers(1, 200))
 def test_add_business_hours_matches_pandas(start, hours):
@@ -71,6 +74,7 @@ def test_add_business_hours_matches_pandas(start, hours):
     assert wall(ours) == wall(local(pandas_add(start, hours)))
 
 
+@pytest.mark.slow
 @DIFFERENTIAL
 @given(starts, st.integers(1, 200))
 def test_subtract_business_hours_matches_pandas(end, hours):
@@ -79,6 +83,7 @@ def test_subtract_business_hours_matches_pandas(end, hours):
     assert wall(ours) == wall(local(pandas_add(end, -hours)))
 
 
+@pytest.mark.slow
 @DIFFERENTIAL
 @given(starts, st.integers(0, 120), st.integers(0, 59))
 def test_add_business_minutes_matches_pandas(start, hours, minutes):

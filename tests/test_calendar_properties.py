@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import examples
 from engine.calendar.index import epoch_us
 from engine.calendar.business import BusinessCalendar
 
@@ -27,7 +28,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 US = timedelta(microseconds=1)
 NAMES = ("partner-support", "always-open", "business-portal", "split-special")
 CALS = {name: BusinessCalendar.from_spec(name, SPECS[name]) for name in NAMES}
-EXAMPLES = settings(max_examples=2000, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+EXAMPLES = settings(max_examples=examples(2000), deadline=None, database=None,
+                    suppress_health_check=[HealthCheck.too_slow])
 
 
 def us(t: datetime) -> int:
@@ -102,6 +104,7 @@ def amount(cal: BusinessCalendar, d: str) -> timedelta:
 
 
 # -- properties ------------------------------------------------------------------------
+@pytest.mark.slow
 @EXAMPLES
 @given(calendars, instants, business_durations)
 def test_between_of_add_is_the_duration(name, a, d):
@@ -111,6 +114,7 @@ def test_between_of_add_is_the_duration(name, a, d):
     assert cal.between(a, result) == amount(cal, d)
 
 
+@pytest.mark.slow
 @EXAMPLES
 @given(calendars, instants, instants, business_durations)
 def test_add_is_monotonic_in_start(name, a1, a2, d):
@@ -120,6 +124,7 @@ def test_add_is_monotonic_in_start(name, a1, a2, d):
     assert us(cal.add(a1, d)) <= us(cal.add(a2, d))
 
 
+@pytest.mark.slow
 @EXAMPLES
 @given(calendars, instants, st.integers(0, 20_000), st.integers(0, 20_000))
 def test_add_is_monotonic_in_duration(name, a, m1, m2):
@@ -131,6 +136,7 @@ def test_add_is_monotonic_in_duration(name, a, m1, m2):
         assert us(first) < us(second)
 
 
+@pytest.mark.slow
 @EXAMPLES
 @given(calendars, instants, business_durations.filter(positive))
 def test_subtract_undoes_add_to_the_first_business_instant(name, a, d):
@@ -140,6 +146,7 @@ def test_subtract_undoes_add_to_the_first_business_instant(name, a, d):
     assert cal.is_open(back)
 
 
+@pytest.mark.slow
 @EXAMPLES
 @given(calendars, instants, business_durations.filter(positive))
 def test_add_lands_in_open_time_or_exactly_at_closing(name, a, d):
@@ -151,6 +158,7 @@ def test_add_lands_in_open_time_or_exactly_at_closing(name, a, d):
     assert cal.between(a, shift(result, -1)) < amount(cal, d)
 
 
+@pytest.mark.slow
 @EXAMPLES
 @given(calendars, instants, instants, instants)
 def test_between_is_antisymmetric_and_additive(name, a, b, c):
@@ -162,6 +170,7 @@ def test_between_is_antisymmetric_and_additive(name, a, b, c):
     assert abs(ab) <= abs(us(b) - us(a)) * US
 
 
+@pytest.mark.slow
 @EXAMPLES
 @given(calendars, instants, business_durations.filter(positive))
 def test_subtract_is_latest(name, b, d):
@@ -172,6 +181,7 @@ def test_subtract_is_latest(name, b, d):
     assert cal.is_open(t)
 
 
+@pytest.mark.slow
 @EXAMPLES
 @given(calendars, instants)
 def test_next_open(name, t):
@@ -233,6 +243,7 @@ def _model_between(name: str, a: datetime, b: datetime) -> timedelta:
     return timedelta(microseconds=total)
 
 
+@pytest.mark.slow
 @EXAMPLES
 @given(calendars, instants, st.integers(0, 5 * 24 * 3600 * 1_000_000))
 def test_between_matches_a_day_by_day_model(name, a, span_us):
@@ -240,7 +251,7 @@ def test_between_matches_a_day_by_day_model(name, a, span_us):
     assert CALS[name].between(a, b) == _model_between(name, a, b)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.datetimes(min_value=datetime(2023, 1, 1), max_value=datetime(2027, 12, 31),
                     timezones=st.just(timezone.utc)),
        st.lists(st.sampled_from(["2 business_hours", "4 business_hours", "5 business_days", "20 business_days",
@@ -254,7 +265,8 @@ def test_add_many_equals_add_one_by_one(start, durations):
     assert cal.add_many(start, as_tuple) == expected
 
 
-@settings(max_examples=2000, deadline=None, database=None)
+@pytest.mark.slow
+@settings(max_examples=examples(2000), deadline=None, database=None)
 @given(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)),
        st.one_of(st.timedeltas(min_value=-timedelta(hours=23, minutes=59), max_value=timedelta(hours=23, minutes=59))
                  .map(timezone), st.sampled_from(ZONES)))

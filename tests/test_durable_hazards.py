@@ -3,7 +3,8 @@ real (in a throw-away process with a short timeout), and proof that our compiled
 form of the same condition answers promptly and correctly.
 
 ``notes/durable-rules-constructs.md`` lists these tests next to each construct.
-Tests marked ``slow`` wait for a hang to time out (about 5-10 s each).
+Tests marked ``slow`` wait for a hang to time out (about 5-10 s each) or match
+50,000 facts against the oracle.
 """
 from __future__ import annotations
 
@@ -181,6 +182,7 @@ def test_our_host_starts_no_threads_and_never_acts_outside_a_call():
     assert result.stdout.splitlines() == ["threads 0", "fired []"], result.stderr
 
 
+@pytest.mark.slow
 def test_fifty_thousand_facts_match_the_oracle(worker):
     facts = {"impact": {"type": "enum", "values": ["critical", "high", "medium", "low"]},
              "users": {"type": "integer", "minimum": 0}, "delay": {"type": "number"},

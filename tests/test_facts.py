@@ -294,6 +294,8 @@ def test_a_ticket_with_thousands_of_fields_is_refused_at_once():
 # ----------------------------------------------------------------------------- fast path == complete validator
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
+from conftest import examples  # noqa: E402
+
 _SHIPPED_FACTS = None
 
 
@@ -326,7 +328,8 @@ _VALUES = {
 }
 
 
-@settings(max_examples=1500, deadline=None)
+@pytest.mark.slow
+@settings(max_examples=examples(1500), deadline=None)
 @given(st.fixed_dictionaries({}, optional=_VALUES))
 def test_fast_validator_agrees_with_the_complete_one(ticket):
     from engine.core.errors import TicketError

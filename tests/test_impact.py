@@ -1,11 +1,13 @@
 """The impact of a policy change on a ticket corpus."""
+import io
 import shutil
 import subprocess
+import tarfile
 
 import pytest
 
 from engine import PolicySet, read_tickets
-from engine.tooling.impact import compare, policies_at
+from engine.tooling.impact import compare, extract_files, policies_at
 from conftest import EXAMPLES, POLICIES, mutate
 
 
@@ -65,6 +67,70 @@ def test_unknown_revision_is_a_clear_error(repo):
     from engine import TriageError
     with pytest.raises(TriageError, match="cannot read policies at nosuchrev"):
         policies_at("nosuchrev", repo / "policies", PolicySet.load)
+
+
+def test_base_checkout_works_without_the_tarfile_filters_of_python_3_11_4(repo, monkeypatch):
+    # Debian 12's /usr/bin/python3 is 3.11.2: TarFile.extractall(filter=...) and tarfile.data_filter
+    # arrived in 3.11.4.  Give tarfile the 3.11.2 signatures; reading the base must still work.
+    for name in ("extractall", "extract"):
+        original = getattr(tarfile.TarFile, name)
+
+        def old_signature(self, *args, numeric_owner=False, _original=original, **unexpected):
+            if unexpected:
+                raise TypeError(f"unexpected keyword argument {next(iter(unexpected))!r}")
+            return _original(self, *args, numeric_owner=numeric_owner, filter="fully_trusted")
+        monkeypatch.setattr(tarfile.TarFile, name, old_signature)
+    monkeypatch.delattr(tarfile, "data_filter", raising=False)
+    base = policies_at("HEAD", repo / "policies", lambda p: PolicySet.load(p, revision="HEAD"))
+    assert base.digest == PolicySet.load(repo / "policies").digest
+
+
+def _archive(*members: tuple[str, bytes, bytes | str]) -> tarfile.TarFile:
+    """An in-memory tar of (name, tarfile type, file content or link target) members."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, kind, payload in members:
+            info = tarfile.TarInfo(name)
+            info.type = kind
+            if kind == tarfile.REGTYPE:
+                info.size = len(payload)
+                tar.addfile(info, io.BytesIO(payload))
+            else:
+                info.linkname = payload
+                tar.addfile(info)
+    buffer.seek(0)
+    return tarfile.open(fileobj=buffer)
+
+
+@pytest.mark.parametrize("member, reason", [
+    (("../escaped.yaml", tarfile.REGTYPE, b"x: 1\n"), "not a relative path"),
+    (("policies/../../escaped.yaml", tarfile.REGTYPE, b"x: 1\n"), "not a relative path"),
+    (("{tmp}/escaped.yaml", tarfile.REGTYPE, b"x: 1\n"), "not a relative path"),
+    (("policies/link.yaml", tarfile.SYMTYPE, "../../escaped.yaml"), "only regular files and directories"),
+    (("policies/link.yaml", tarfile.SYMTYPE, "/etc/passwd"), "only regular files and directories"),
+    (("policies/hard.yaml", tarfile.LNKTYPE, "policies/ok.yaml"), "only regular files and directories"),
+    (("policies/dev", tarfile.CHRTYPE, ""), "only regular files and directories"),
+    (("policies/fifo", tarfile.FIFOTYPE, ""), "only regular files and directories"),
+], ids=["dotdot", "inner-dotdot", "absolute", "symlink-out", "symlink-abs", "hardlink", "device", "fifo"])
+def test_hostile_archive_member_is_refused(tmp_path, member, reason):
+    from engine import TriageError
+    into = tmp_path / "base" / "into"
+    into.mkdir(parents=True)
+    name, kind, payload = member
+    tar = _archive(("policies/ok.yaml", tarfile.REGTYPE, b"a: 1\n"), (name.format(tmp=tmp_path), kind, payload))
+    with pytest.raises(TriageError, match=reason):
+        extract_files(tar, into)
+    assert not (tmp_path / "base" / "escaped.yaml").exists() and not (tmp_path / "escaped.yaml").exists()
+    written = sorted(p.relative_to(into).as_posix() for p in into.rglob("*"))
+    assert written == ["policies", "policies/ok.yaml"]  # nothing but the regular file before it
+
+
+def test_archive_member_twice_is_refused(tmp_path):
+    from engine import TriageError
+    tar = _archive(("policies/a.yaml", tarfile.REGTYPE, b"a: 1\n"), ("policies/a.yaml", tarfile.REGTYPE, b"a: 2\n"))
+    with pytest.raises(TriageError, match="occurs twice"):
+        extract_files(tar, tmp_path)
+    assert (tmp_path / "policies" / "a.yaml").read_bytes() == b"a: 1\n"
 
 
 def test_impact_cli_markdown_and_json(runner, repo):

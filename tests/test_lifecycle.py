@@ -1,9 +1,11 @@
 """Effective dating, provenance (digest and git revision)."""
+import gc
 import subprocess
+import tracemalloc
 
 import pytest
 
-from engine import PolicyError, PolicySet
+from engine import PolicyError, PolicySet, TicketError
 from conftest import mutate
 
 NEXT_YEAR_TARGETS = """
@@ -79,6 +81,35 @@ def test_ticket_before_the_first_policy_version_is_a_ticket_error(policy_copy):
     assert "no TriagePolicy is in effect on 2023-12-31" in str(results[0])
     assert results[1].priority == "P4"
 
+
+
+def test_tickets_rejected_for_the_same_date_do_not_accumulate_memory(policy_copy):
+    # Regression: the plan cache kept the date's TicketError and raised that one instance for
+    # every ticket; each raise grew its traceback, which held every rejected ticket (20,000 of
+    # them: about 31 MiB).  The cache keeps the problems; every ticket gets a fresh exception.
+    mutate(policy_copy / "triage.yaml", "  name: partner-support\n", "  name: partner-support\n  effective_from: 2024-01-01\n")
+    policies = PolicySet.load(policy_copy)
+
+    def tickets(count):
+        for n in range(count):
+            yield {"id": f"T-{n}", "created_at": "2023-12-31T10:00:00+01:00", "service": "exports",
+                   "symptom": "down", "customers_affected": n, "workaround": False}
+
+    first, second = policies.evaluate_many(tickets(2))
+    assert isinstance(first, TicketError) and first is not second
+    assert str(first) == str(second) == ("created_at: no TriagePolicy is in effect on 2023-12-31 "
+                                         "(the first takes effect on 2024-01-01)")
+    tracemalloc.start()
+    try:
+        gc.collect()
+        before = tracemalloc.get_traced_memory()[0]
+        rejected = sum(isinstance(result, TicketError) for result in policies.evaluate_many(tickets(20_000)))
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert rejected == 20_000
+    assert grown < 5 * 2**20, f"{grown / 2**20:.1f} MiB kept after 20,000 rejected tickets"
 
 # ----------------------------------------------------------------------------- digest and revision
 def _digest(path):

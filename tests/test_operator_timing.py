@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import examples
 from engine.calendar.duration import Duration
 from engine.sla.operator import Level, OperatorSLA, _Timing, level_due
 
@@ -45,7 +47,8 @@ def _instants(results):
     return [(t.timestamp(), t.utcoffset()) for t in results]
 
 
-@settings(max_examples=1500, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
+@settings(max_examples=examples(1500), deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(levels, levels, st.sampled_from(ZONES), naive_instants, st.sampled_from(CREATED_ZONES),
        st.one_of(st.none(), st.integers(0, 10 * 24 * 3600)))
 def test_timing_agrees_with_level_by_level(first, second, zone, created, created_zone, escalated_after):

@@ -15,12 +15,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import oracle
+from conftest import examples
 from _watchdog import DurableWorker
 from engine.rules.compiler import build_rules
 from engine.rules.conditions import evaluate
 from engine.facts.vocabulary import parse_facts, validate_ticket
 
-EXAMPLES = 1000
+EXAMPLES = examples(1000)
 REQUEST_TIMEOUT = 20.0
 BASE = datetime(2024, 3, 31, 0, 30, tzinfo=timezone.utc)
 TYPES = ("string", "integer", "number", "boolean", "datetime", "enum", "override")
@@ -215,6 +216,7 @@ def check_case(workers, spec, rules, tickets):
     return len(kept)
 
 
+@pytest.mark.slow
 def test_durable_agrees_with_oracle(workers):
     seen = []
 

@@ -60,6 +60,7 @@ def _mutations(data, rng, limit):
 DOCUMENTS = read_policy_dir(POLICIES).documents
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("doc", DOCUMENTS, ids=lambda d: d.label)
 def test_fast_path_agrees_with_jsonschema(doc):
     assert fast_validator(doc.kind)(doc.data) is not None  # shipped documents take the fast path

@@ -84,7 +84,10 @@ class Evaluator:
     def __init__(self, compiled: Compiled, provenance: Mapping[str, Any]) -> None:
         self._compiled = compiled
         self._provenance = dict(provenance)
-        self._plans: dict[date, _Plan | TicketError] = {}
+        # a date no TriagePolicy covers maps to the problems, never to an exception instance: one
+        # instance raised again for every ticket of that date would grow its traceback, which holds
+        # each ticket, without bound
+        self._plans: dict[date, _Plan | tuple[Problem, ...]] = {}
         self._lock = threading.Lock()
         self._policy_records: dict[tuple[str, ...], Mapping[str, Any]] = {}
         # per triage version (shared by the plans of all its dates): matched rules -> outcome
@@ -102,18 +105,19 @@ class Evaluator:
                 if len(self._plans) >= _PLAN_CACHE_SIZE:
                     self._plans.clear()
                 self._plans[day] = plan
-        if isinstance(plan, TicketError):
-            raise plan
+        if type(plan) is not _Plan:
+            raise TicketError(plan)  # a fresh exception per ticket
         return plan
 
-    def _build_plan(self, day: date) -> _Plan | TicketError:
+    def _build_plan(self, day: date) -> _Plan | tuple[Problem, ...]:
+        """The date's plan, or the problems that make every ticket of that date fail."""
         iso = day.isoformat()
         compiled = self._compiled
         triage = compiled.triage_at(iso)
         if triage is None:
             first = compiled.triage_versions[0].effective_from
-            return TicketError([Problem(f"no TriagePolicy is in effect on {iso} (the first takes effect on {first})",
-                                        ("created_at",), field="created_at")])
+            return (Problem(f"no TriagePolicy is in effect on {iso} (the first takes effect on {first})",
+                            ("created_at",), field="created_at"),)
         operator = compiled.operator_at(iso)
         book, operator_docs = operator if operator else (None, ())
         operator_labels = tuple(d.label for d in operator_docs)

@@ -12,11 +12,12 @@ from __future__ import annotations
 import heapq
 import io
 import os
+import shutil
 import subprocess
 import tarfile
 import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from statistics import median
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor, wait
@@ -284,8 +285,45 @@ def checkout_policies(rev: str, policy_dir: str | os.PathLike, into: str | os.Pa
     if archive.returncode != 0:
         raise TriageError(f"cannot read {rel} at {rev}: {archive.stderr.decode(errors='replace').strip()}")
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        tar.extractall(into, filter="data")
+        extract_files(tar, into, f"{rel} at {rev}")
     return Path(into) / rel
+
+
+def extract_files(tar: tarfile.TarFile, into: str | os.PathLike, what: str = "the archive") -> None:
+    """Write the regular files and directories of ``tar`` under the existing folder ``into``.
+
+    The members are checked here rather than by ``extractall(filter="data")``,
+    which Python has only from 3.11.4 (Debian 12 ships 3.11.2).  ``git archive``
+    only ever produces relative names, so anything else means a hostile or
+    corrupt archive, and the whole extraction is refused with ``TriageError``:
+    absolute names, ``..`` components, symbolic and hard links, devices and
+    FIFOs.  Files get the default mode (no owner, set-id or executable bits
+    from the archive) and never overwrite one another.
+    """
+    root = Path(into).resolve()
+    for member in tar:
+        name = member.name
+        parts = PurePosixPath(name).parts
+        if not parts or PurePosixPath(name).is_absolute() or ".." in parts:
+            raise TriageError(f"cannot read {what}: refusing archive member {name!r} (not a relative path)")
+        if not (member.isfile() or member.isdir()):
+            raise TriageError(f"cannot read {what}: refusing archive member {name!r} "
+                              "(only regular files and directories are extracted)")
+        target = root.joinpath(*parts)
+        if not target.resolve().is_relative_to(root):  # belt and braces: no links exist under root
+            raise TriageError(f"cannot read {what}: refusing archive member {name!r} (outside the target)")
+        if member.isdir():
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        source = tar.extractfile(member)
+        try:
+            with open(target, "xb") as out:  # "x": a second member of the same name is refused
+                shutil.copyfileobj(source, out)
+        except FileExistsError:
+            raise TriageError(f"cannot read {what}: archive member {name!r} occurs twice") from None
+        finally:
+            source.close()
 
 
 def policies_at(rev: str, policy_dir: str | os.PathLike, loader: Callable[[Path], Any]) -> Any:

@@ -8,6 +8,7 @@ evaluator needs.  It either returns a complete policy set or raises
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Iterable, Iterator, Mapping
@@ -174,3 +175,17 @@ class PolicySet:
 
     def __repr__(self) -> str:
         return f"<PolicySet {self._path} {len(self._documents)} documents {self._digest[:19]}>"
+
+
+@dataclass(frozen=True)
+class PolicySource:
+    """Where a policy set comes from: a directory, or a directory as of a git revision.
+
+    Picklable, so that :func:`~engine.tooling.impact.compare_files` can load it in a worker process.
+    """
+
+    path: str
+    rev: str | None = None
+
+    def load(self) -> PolicySet:
+        return PolicySet.at_revision(self.rev, self.path) if self.rev else PolicySet.load(self.path)

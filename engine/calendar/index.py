@@ -20,10 +20,9 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from datetime import date, datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Mapping
+from typing import Mapping
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .spec import CalendarRules
+from .spec import CalendarRules
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 ONE_US = timedelta(microseconds=1)
@@ -123,7 +122,7 @@ class YearIndex:
         return out
 
 
-def day_hours(rules: "CalendarRules", day: date, holidays: Mapping[date, str]) -> tuple[tuple[int, int], ...]:
+def day_hours(rules: CalendarRules, day: date, holidays: Mapping[date, str]) -> tuple[tuple[int, int], ...]:
     """The wall-clock intervals (minutes) that apply on ``day``."""
     special = rules.special.get(day)
     if special is not None:
@@ -133,7 +132,7 @@ def day_hours(rules: "CalendarRules", day: date, holidays: Mapping[date, str]) -
     return rules.weekly[day.weekday()]
 
 
-def build_year(rules: "CalendarRules", year: int, holidays: Mapping[date, str]) -> YearIndex:
+def build_year(rules: CalendarRules, year: int, holidays: Mapping[date, str]) -> YearIndex:
     tz = rules.tz
     first = date(year, 1, 1)
     ndays = (date(year + 1, 1, 1) - first).days

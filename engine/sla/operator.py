@@ -141,8 +141,8 @@ class _Timing:
         self.mode, self.clock, self.first_us, self.second_us = "levels", None, 0, 0
         if first.weekdays_only and second.weekdays_only:
             clock = _clock(timezone, True)
-            # weekday levels count business_* units on that clock: _resolve gives (business, microseconds)
-            first_us, second_us = (clock._resolve(level.counted, False)[1] for level in (first, second))
+            # weekday levels count business_* units on that clock
+            first_us, second_us = (clock.business_us(level.counted) for level in (first, second))
             if first_us > 0 and second_us > 0:
                 self.mode, self.clock, self.first_us, self.second_us = "business", clock, first_us, second_us
         elif not (first.weekdays_only or second.weekdays_only) \
@@ -154,7 +154,7 @@ class _Timing:
         """(first-level, second-level, total) deadlines."""
         mode, a, b = self.mode, self.first_us, self.second_us
         if mode == "business":
-            add = self.clock._add_business
+            add = self.clock.add_business_us
             first, total = add(created_at, epoch_us(created_at), (a, a + b))
             if escalated_at is None:
                 return first, total, total

@@ -21,7 +21,7 @@ from .evaluation.evaluator import Evaluator
 from .evaluation.explain import explain_lines
 from .tooling.impact import ImpactReport, compare, policies_at
 from .tooling.policytest import TestReport, run_policy_tests
-from .facts.vocabulary import ticket_schema
+from .facts.schema import ticket_schema
 from .policy.loader import PolicyDocument, display_path, read_policy_dir
 from .policy.provenance import digest, git_revision
 from .policy.schemas import did_you_mean

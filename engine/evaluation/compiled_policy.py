@@ -12,7 +12,8 @@ from typing import Any, Mapping
 from ..calendar.business import BusinessCalendar
 from ..rules.compiler import build_rules, compile_rules
 from ..calendar.duration import Duration
-from ..facts.vocabulary import FactSet, compile_ticket_validator, parse_facts
+from ..facts.validator import compile_ticket_validator
+from ..facts.vocabulary import FactSet, parse_facts
 from ..policy.loader import PolicyDocument
 from ..sla.operator import OperatorBook
 from ..rules.runtime import RuleEvaluator

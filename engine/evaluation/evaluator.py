@@ -19,7 +19,7 @@ from typing import Any
 from .compiled_policy import PRIORITY_ORDER, Compiled, CompiledTarget, CompiledTriage
 from .decision import Decision
 from ..core.errors import Problem, TicketError, TriageError
-from ..facts.vocabulary import parse_rfc3339
+from ..facts.values import parse_rfc3339
 
 _PLAN_CACHE_SIZE = 8192
 _OUTCOME_CACHE_SIZE = 65536

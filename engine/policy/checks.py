@@ -15,7 +15,8 @@ from typing import Callable, Iterable, Iterator
 from ..calendar.business import check_calendar_spec
 from ..calendar.duration import Duration
 from ..core.errors import WARNING, Problem, TicketError
-from ..facts.vocabulary import check_facts, compile_ticket_validator, parse_facts
+from ..facts.validator import compile_ticket_validator
+from ..facts.vocabulary import check_facts, parse_facts
 from ..rules.compiler import build_rules
 from .loader import PolicyDocument
 from .schemas import did_you_mean

@@ -44,7 +44,8 @@ from typing import Callable
 
 from .conditions import AllOf, Condition, Leaf, Not, leaves, parse_condition, reads
 from ..core.errors import PolicyError, Problem
-from ..facts.vocabulary import PRIORITIES, Fact, describe, did_you_mean, json_type
+from ..facts.values import describe, json_type
+from ..facts.vocabulary import PRIORITIES, Fact, did_you_mean
 
 MAX_ALTERNATIVES = 64  # DNF terms per rule
 MAX_TESTS = 64  # atoms per DNF term

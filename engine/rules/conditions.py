@@ -33,7 +33,8 @@ from datetime import datetime
 from typing import Union
 
 from ..core.errors import Problem
-from ..facts.vocabulary import Fact, describe, did_you_mean, json_type, parse_rfc3339
+from ..facts.values import describe, json_type, parse_rfc3339
+from ..facts.vocabulary import Fact, did_you_mean
 
 OPS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "exists", "matches")
 COMBINATORS = ("all", "any", "not")

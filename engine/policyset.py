@@ -17,6 +17,7 @@ from .policy.checks import run_checks
 from .evaluation.compiled_policy import compile_documents
 from .evaluation.decision import Decision
 from .core.errors import PolicyError, Problem, TicketError, TriageError
+from .core.suggest import did_you_mean, hint
 from .evaluation.evaluator import Evaluator
 from .evaluation.explain import explain_lines
 from .tooling.impact import ImpactReport, compare, policies_at
@@ -24,7 +25,6 @@ from .tooling.policytest import TestReport, run_policy_tests
 from .facts.schema import ticket_schema
 from .policy.loader import PolicyDocument, display_path, read_policy_dir
 from .policy.provenance import digest, git_revision
-from .policy.schemas import did_you_mean
 from .policy.versions import group_versions, in_effect
 
 
@@ -136,9 +136,9 @@ class PolicySet:
         try:
             return self._compiled.calendars[name]
         except KeyError:
-            hint, _ = did_you_mean(name, self._compiled.calendars)
+            suggestion = hint(did_you_mean(name, self._compiled.calendars))
             known = ", ".join(sorted(self._compiled.calendars)) or "none"
-            raise TriageError(f"unknown calendar {name!r}{hint} (calendars: {known})") from None
+            raise TriageError(f"unknown calendar {name!r}{suggestion} (calendars: {known})") from None
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, ticket: Mapping[str, Any]) -> "Decision":

@@ -26,13 +26,15 @@ from datetime import datetime
 from typing import Any, Callable
 
 from ..core.errors import Problem, TicketError
+from ..core.suggest import did_you_mean
 from .values import describe, is_integer, json_type, parse_rfc3339
 from .vocabulary import (DEFAULT_MAX_LENGTH, MAX_EXTRA_FIELDS, MAX_REASON_LENGTH, PRIORITIES, Fact, FactSet,
-                         NormalisedTicket, did_you_mean, mean_suffix)
+                         NormalisedTicket)
 
 
 class _Invalid(Exception):
-    """Raised by a field check; carries the message and an optional suggestion."""
+    """Raised by a field check; carries the message and an optional suggestion (a close valid
+    value, rendered by the Problem made from it)."""
 
     def __init__(self, message: str, suggestion: str | None = None):
         super().__init__(message)
@@ -149,8 +151,7 @@ def _enum_check(fact: Fact) -> Callable[[object], object]:
             return value
         if not isinstance(value, str):
             raise _Invalid(f"expected one of {listing}, got {describe(value)}")
-        hint = did_you_mean(value, fact.values)
-        raise _Invalid(f"{value!r} is not one of {listing}{mean_suffix(hint)}", hint)
+        raise _Invalid(f"{value!r} is not one of {listing}", did_you_mean(value, fact.values))
 
     return check
 
@@ -161,15 +162,13 @@ def _override_check(fact: Fact) -> Callable[[object], object]:
             raise _Invalid(f"expected an object {{priority, reason}}, got {describe(value)}")
         extra = [k for k in value if k not in ("priority", "reason")]
         if extra:
-            hint = did_you_mean(extra[0], ("priority", "reason"))
-            raise _Invalid(f"unknown key {str(extra[0])!r} in override{mean_suffix(hint)}", hint)
+            raise _Invalid(f"unknown key {str(extra[0])!r} in override", did_you_mean(extra[0], ("priority", "reason")))
         priority, reason = value.get("priority"), value.get("reason")
         if priority not in PRIORITIES or not isinstance(priority, str):
             if "priority" not in value:
                 raise _Invalid("override needs 'priority' (one of P1, P2, P3, P4)")
             hint = did_you_mean(str(priority).upper(), PRIORITIES) if isinstance(priority, str) else None
-            raise _Invalid(f"override priority must be one of P1, P2, P3, P4, got {describe(priority)}"
-                           f"{mean_suffix(hint)}", hint)
+            raise _Invalid(f"override priority must be one of P1, P2, P3, P4, got {describe(priority)}", hint)
         if "reason" not in value:
             raise _Invalid("override needs a 'reason'")
         if not isinstance(reason, str) or not reason.strip():
@@ -224,9 +223,8 @@ def compile_ticket_validator(facts: Mapping[str, Fact]) -> Callable[[object], No
         for key, value in ticket.items():
             check = checks.get(key) if type(key) is str else None
             if check is None:
-                hint = did_you_mean(key, names)
-                problem = Problem(f"unknown field {str(key)!r}{mean_suffix(hint)}", (key,),
-                                  suggestion=hint, field=str(key), on_key=True)
+                problem = Problem(f"unknown field {str(key)!r}", (key,), suggestion=did_you_mean(key, names),
+                                  field=str(key), on_key=True)
             else:
                 try:
                     out[key] = check(value)

@@ -14,13 +14,13 @@ Conventions
 """
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Callable
 
 from ..core.errors import PolicyError, Problem
+from ..core.suggest import did_you_mean
 from .values import describe, is_finite_number, is_integer, json_type
 
 FACT_TYPES = ("string", "integer", "number", "boolean", "datetime", "enum", "override")
@@ -60,19 +60,6 @@ class FactSet(dict):
     compiled_validator: Callable[[object], NormalisedTicket] | None = None
 
 
-# --------------------------------------------------------------------------- helpers
-
-
-def did_you_mean(word: object, candidates) -> str | None:
-    """The closest candidate to ``word`` (difflib), or None."""
-    found = difflib.get_close_matches(str(word), [str(c) for c in candidates], n=1, cutoff=0.6)
-    return found[0] if found else None
-
-
-def mean_suffix(suggestion: str | None) -> str:
-    return f"; did you mean {suggestion!r}?" if suggestion else ""
-
-
 # --------------------------------------------------------------------------- declarations
 
 
@@ -92,7 +79,8 @@ def check_facts(spec_facts: object) -> Iterator[Problem]:
 def _check_builtin(spec_facts: Mapping, name: str, ftype: str, what: str) -> Iterator[Problem]:
     decl = spec_facts.get(name)
     if decl is None:
-        yield Problem(f"the {name!r} fact must be declared ({what})", suggestion=f"{name}: {{type: {ftype}, required: true}}")
+        yield Problem(f"the {name!r} fact must be declared ({what})",
+                      suggestion=f"{name}: {{type: {ftype}, required: true}}", show_suggestion=False)
         return
     if not isinstance(decl, Mapping):
         return  # reported by _check_declaration
@@ -115,15 +103,13 @@ def _check_declaration(name: object, decl: object) -> Iterator[Problem]:
         return
     for key in decl:
         if key not in DECLARATION_KEYS:
-            hint = did_you_mean(key, DECLARATION_KEYS)
-            yield Problem(f"unknown key {str(key)!r}{mean_suffix(hint)}", (name, key), suggestion=hint)
+            yield Problem(f"unknown key {str(key)!r}", (name, key), suggestion=did_you_mean(key, DECLARATION_KEYS))
     ftype = decl.get("type")
     if "type" not in decl:
-        yield Problem("missing 'type'", (name,), suggestion=f"one of {', '.join(FACT_TYPES)}")
+        yield Problem("missing 'type'", (name,), suggestion=f"one of {', '.join(FACT_TYPES)}", show_suggestion=False)
     elif ftype not in FACT_TYPES:
-        hint = did_you_mean(ftype, FACT_TYPES)
-        yield Problem(f"unknown type {str(ftype)!r}; expected one of {', '.join(FACT_TYPES)}{mean_suffix(hint)}",
-                      (name, "type"), suggestion=hint)
+        yield Problem(f"unknown type {str(ftype)!r}; expected one of {', '.join(FACT_TYPES)}", (name, "type"),
+                      suggestion=did_you_mean(ftype, FACT_TYPES))
         ftype = None
     if "description" in decl and not isinstance(decl["description"], str):
         yield Problem("'description' must be a string", (name, "description"))

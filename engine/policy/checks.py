@@ -15,11 +15,11 @@ from typing import Callable, Iterable, Iterator
 from ..calendar.business import check_calendar_spec
 from ..calendar.duration import Duration
 from ..core.errors import WARNING, Problem, TicketError
+from ..core.suggest import did_you_mean
 from ..facts.validator import compile_ticket_validator
 from ..facts.vocabulary import check_facts, parse_facts
 from ..rules.compiler import build_rules
 from .loader import PolicyDocument
-from .schemas import did_you_mean
 from .versions import change_dates, group_versions, snapshot
 from ..core.zones import timezone_problem
 
@@ -111,11 +111,10 @@ def _reference(doc: PolicyDocument, path: tuple, kind: str, name: str, names: di
                day: str, broken: frozenset = frozenset()) -> Iterator[Located]:
     if name in names or (kind, name) in broken:
         return  # a document that failed its schema is already reported; don't cascade
-    hint, suggestion = did_you_mean(name, names)
+    suggestion = did_you_mean(name, names)
     when = f" on {day}" if day else ""
-    if not hint and names:
-        hint = f"; known: {', '.join(sorted(names)[:10])}"
-    yield doc, Problem(f"unknown {what} {name!r}{when}{hint}", path, suggestion=suggestion)
+    known = f"; known: {', '.join(sorted(names)[:10])}" if names and not suggestion else ""
+    yield doc, Problem(f"unknown {what} {name!r}{when}{known}", path, suggestion=suggestion)
 
 
 def _snapshot_checks(docs: list[PolicyDocument], day: str, broken: frozenset) -> Iterator[Located]:

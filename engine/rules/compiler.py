@@ -44,8 +44,9 @@ from typing import Callable
 
 from .conditions import AllOf, Condition, Leaf, Not, leaves, parse_condition, reads
 from ..core.errors import PolicyError, Problem
+from ..core.suggest import did_you_mean
 from ..facts.values import describe, json_type
-from ..facts.vocabulary import PRIORITIES, Fact, did_you_mean
+from ..facts.vocabulary import PRIORITIES, Fact
 
 MAX_ALTERNATIVES = 64  # DNF terms per rule
 MAX_TESTS = 64  # atoms per DNF term
@@ -182,9 +183,7 @@ def build_rules(rules_yaml: object, facts: Mapping[str, Fact]) -> tuple[list[Rul
         known_id = rule_id if isinstance(rule_id, str) and rule_id else None
         for key in rule:
             if key not in RULE_KEYS:
-                hint = did_you_mean(key, RULE_KEYS)
-                suffix = f"; did you mean {hint!r}?" if hint else ""
-                found.append(Problem(f"unknown key {str(key)!r}{suffix}", (i, key), suggestion=hint))
+                found.append(Problem(f"unknown key {str(key)!r}", (i, key), suggestion=did_you_mean(key, RULE_KEYS)))
         for key in REQUIRED_RULE_KEYS:
             if key not in rule:
                 found.append(Problem(f"rule is missing {key!r}", (i,)))
@@ -204,8 +203,7 @@ def build_rules(rules_yaml: object, facts: Mapping[str, Fact]) -> tuple[list[Rul
         priority = rule.get("priority")
         if "priority" in rule and (not isinstance(priority, str) or priority not in PRIORITIES):
             hint = did_you_mean(str(priority).upper(), PRIORITIES) if isinstance(priority, (str, int)) else None
-            suffix = f"; did you mean {hint!r}?" if hint else ""
-            found.append(Problem(f"priority must be one of {', '.join(PRIORITIES)}, got {describe(priority)}{suffix}",
+            found.append(Problem(f"priority must be one of {', '.join(PRIORITIES)}, got {describe(priority)}",
                                  (i, "priority"), suggestion=hint))
         cond = None
         if "when" in rule:

@@ -33,8 +33,9 @@ from datetime import datetime
 from typing import Union
 
 from ..core.errors import Problem
+from ..core.suggest import did_you_mean
 from ..facts.values import describe, json_type, parse_rfc3339
-from ..facts.vocabulary import Fact, did_you_mean
+from ..facts.vocabulary import Fact
 
 OPS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "exists", "matches")
 COMBINATORS = ("all", "any", "not")
@@ -147,9 +148,7 @@ def _parse(node, facts, path, depth, problems) -> Condition | None:
 def _parse_fact(name, spec, facts, path, problems) -> list[Leaf] | None:
     fact = facts.get(name) if isinstance(name, str) else None
     if fact is None:
-        hint = did_you_mean(name, list(facts))
-        suffix = f"; did you mean {hint!r}?" if hint else ""
-        problems.append(Problem(f"unknown fact {str(name)!r}{suffix}", path, suggestion=hint))
+        problems.append(Problem(f"unknown fact {str(name)!r}", path, suggestion=did_you_mean(name, facts)))
         return None
     if isinstance(spec, Mapping):
         if not spec:
@@ -175,9 +174,7 @@ def _parse_fact(name, spec, facts, path, problems) -> list[Leaf] | None:
 def _parse_op(fact: Fact, op, value, path, problems) -> Leaf | None:
     valid = OPS_BY_TYPE[fact.type]
     if op not in OPS:
-        hint = did_you_mean(op, OPS)
-        suffix = f"; did you mean {hint!r}?" if hint else ""
-        problems.append(Problem(f"unknown operator {str(op)!r}{suffix}", path, suggestion=hint))
+        problems.append(Problem(f"unknown operator {str(op)!r}", path, suggestion=did_you_mean(op, OPS)))
         return None
     if op not in valid:
         problems.append(Problem(
@@ -246,10 +243,8 @@ def _check_value(fact: Fact, op: str, value, path, problems):
         if isinstance(value, str) and value in fact.values:
             return str(value)
         if isinstance(value, str):
-            hint = did_you_mean(value, fact.values)
-            suffix = f"; did you mean {hint!r}?" if hint else ""
-            problems.append(Problem(f"{value!r} is not a value of enum fact {fact.name!r} "
-                                    f"({', '.join(fact.values)}){suffix}", path, suggestion=hint))
+            problems.append(Problem(f"{value!r} is not a value of enum fact {fact.name!r} ({', '.join(fact.values)})",
+                                    path, suggestion=did_you_mean(value, fact.values)))
         else:
             problems.append(Problem(f"{where} needs one of {', '.join(fact.values)}, got {describe(value)}", path))
     elif ftype == "datetime":

@@ -46,6 +46,7 @@ from .index import EPOCH, ONE_US, YearIndex, build_year, day_hours, epoch_us
 from .spec import DAYS, CalendarRules, check_calendar_spec, compile_calendar_spec, format_interval
 from .duration import Duration
 from ..core.errors import CalendarError, DurationError
+from ..core.memo import remember
 
 __all__ = ["BusinessCalendar", "check_calendar_spec", "HORIZON_YEARS"]
 
@@ -217,11 +218,7 @@ class BusinessCalendar:
         if parsed.unit == "business_days" and self._rules.business_day_us is None:
             raise CalendarError(f"calendar {self._name!r} has no weekly hours: set business_day in its spec")
         amount = int(parsed.amount) if kind == _DAYS else parsed.microseconds(self._rules.business_day_us)
-        resolved = (kind, -amount if negate else amount)
-        if len(self._resolved) >= _RESOLVED_CACHE_SIZE:
-            self._resolved.clear()
-        self._resolved[key] = resolved
-        return resolved
+        return remember(self._resolved, key, (kind, -amount if negate else amount), _RESOLVED_CACHE_SIZE)
 
     def business_us(self, duration: str | Duration) -> int:
         """The business time of ``duration`` (a ``business_*`` duration) on this calendar, in
@@ -282,10 +279,9 @@ class BusinessCalendar:
                 return self._add_many(start, us, durations)
             # positive business amounts only (the common case): just their amounts
             forward = all(kind == _BUSINESS and amount > 0 for kind, amount in resolved)
-            hit = (durations, tuple(amount for _, amount in resolved) if forward else None)
-            if len(self._resolved_many) >= _RESOLVED_CACHE_SIZE:
-                self._resolved_many.clear()
-            self._resolved_many[id(durations)] = hit
+            hit = remember(self._resolved_many, id(durations),
+                           (durations, tuple(amount for _, amount in resolved) if forward else None),
+                           _RESOLVED_CACHE_SIZE)
         if hit[1] is None:
             return self._add_many(start, us, durations)
         return self.add_business_us(start, us, hit[1])

@@ -22,13 +22,15 @@ from bisect import bisect_left, bisect_right
 from datetime import date, datetime, timedelta, timezone
 from typing import Mapping
 
+from ..core.memo import remember
 from .spec import CalendarRules
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 ONE_US = timedelta(microseconds=1)
 ONE_DAY = timedelta(days=1)
 _UNIX_DAY_ONE = date(1970, 1, 1).toordinal()
-_OFFSETS_US: dict[timezone, int] = {}  # fixed-offset zone -> its offset in microseconds
+_OFFSETS_US: dict[timezone, int] = {}  # fixed-offset zone -> its offset in microseconds (a bounded memo)
+_OFFSETS_SIZE = 4096  # offsets come from input
 
 
 def epoch_us(t: datetime) -> int:
@@ -42,9 +44,7 @@ def epoch_us(t: datetime) -> int:
     if type(tz) is timezone and type(t) is datetime:
         offset = _OFFSETS_US.get(tz)
         if offset is None:
-            if len(_OFFSETS_US) >= 4096:  # offsets come from input: keep the memo bounded
-                _OFFSETS_US.clear()
-            offset = _OFFSETS_US[tz] = tz.utcoffset(None) // ONE_US
+            offset = remember(_OFFSETS_US, tz, tz.utcoffset(None) // ONE_US, _OFFSETS_SIZE)
         return (((t.toordinal() - _UNIX_DAY_ONE) * 86400 + t.hour * 3600 + t.minute * 60 + t.second) * 1_000_000
                 + t.microsecond - offset)
     return (t - EPOCH) // ONE_US

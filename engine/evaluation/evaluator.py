@@ -19,6 +19,7 @@ from typing import Any
 from .compiled_policy import PRIORITY_ORDER, Compiled, CompiledTarget, CompiledTriage
 from .decision import Decision
 from ..core.errors import Problem, TicketError, TriageError
+from ..core.memo import remember
 from ..facts.values import parse_rfc3339
 
 _PLAN_CACHE_SIZE = 8192
@@ -79,9 +80,7 @@ class Evaluator:
         if plan is None:
             plan = self._build_plan(day)
             with self._lock:
-                if len(self._plans) >= _PLAN_CACHE_SIZE:
-                    self._plans.clear()
-                self._plans[day] = plan
+                remember(self._plans, day, plan, _PLAN_CACHE_SIZE)
         if isinstance(plan, TicketError):
             raise plan
         return plan
@@ -151,9 +150,7 @@ class Evaluator:
         outcomes = plan.outcomes
         outcome = outcomes.get(matched)
         if outcome is None:
-            if len(outcomes) >= _OUTCOME_CACHE_SIZE:
-                outcomes.clear()
-            outcome = outcomes[matched] = _decide(triage, matched)
+            outcome = remember(outcomes, matched, _decide(triage, matched), _OUTCOME_CACHE_SIZE)
         rules_priority, decided_by = outcome
 
         override = facts.get("priority_override")

@@ -29,6 +29,7 @@ from typing import Mapping, NamedTuple
 from ..calendar.index import epoch_us
 from ..calendar.business import BusinessCalendar
 from ..calendar.duration import Duration
+from ..core.memo import remember
 
 
 _WEEKDAY_UNITS = {"minutes": "business_minutes", "hours": "business_hours", "days": "business_days"}
@@ -229,11 +230,7 @@ class OperatorBook:
             timing = self._timings.get((sla.id, timezone))
             if timing is None:
                 timing = self._timings[(sla.id, timezone)] = _Timing(sla, timezone)
-        prepared = (sla, location is not None, timing)
-        if len(self._prepared) >= _PREPARED_SIZE:
-            self._prepared.clear()
-        self._prepared[location_id] = prepared
-        return prepared
+        return remember(self._prepared, location_id, (sla, location is not None, timing), _PREPARED_SIZE)
 
     def locations_of(self, sla_id: str) -> list[Location]:
         """Locations bound to ``sla_id`` (for the default SLA: also those bound to nothing)."""

@@ -26,14 +26,17 @@ from .facts.schema import ticket_schema
 from .policy.loader import PolicyDocument, display_path, read_policy_dir
 from .policy.provenance import digest, git_revision
 from .policy.versions import group_versions, in_effect
+from .rules.triage import TriageCache
 
 
-def check_policy_dir(path: str | os.PathLike) -> tuple[list[PolicyDocument], list[Problem]]:
-    """All documents that passed their schema, and every problem (errors and warnings), located."""
+def check_policy_dir(path: str | os.PathLike,
+                     triage: TriageCache | None = None) -> tuple[list[PolicyDocument], list[Problem]]:
+    """All documents that passed their schema, and every problem (errors and warnings), located.
+    ``triage`` keeps each TriagePolicy as the checks compiled it (see ``run_checks``)."""
     result = read_policy_dir(path)
     problems = list(result.problems)
     if result.documents:
-        problems.extend(run_checks(result.documents, result.broken))
+        problems.extend(run_checks(result.documents, result.broken, triage))
     problems.sort(key=lambda p: (p.file or "", p.line or 0, p.col or 0))
     return result.documents, problems
 
@@ -49,14 +52,14 @@ class PolicySet:
     __slots__ = ("_path", "_documents", "_groups", "_warnings", "_digest", "_revision", "_compiled", "_evaluator", "_frozen")
 
     def __init__(self, path: str, documents: Iterable[PolicyDocument], warnings: Iterable[Problem],
-                 revision: str | None) -> None:
+                 revision: str | None, triage: TriageCache | None = None) -> None:
         self._path = path
         self._documents = tuple(documents)
         self._groups = MappingProxyType({k: tuple(v) for k, v in group_versions(self._documents).items()})
         self._warnings = tuple(warnings)
         self._digest = digest(self._documents)
         self._revision = revision
-        self._compiled = compile_documents(self._documents)
+        self._compiled = compile_documents(self._documents, triage)  # reuses what the checks compiled
         self._evaluator = Evaluator(self._compiled, {"digest": self._digest, "revision": revision})
         self._frozen = True
 
@@ -75,7 +78,8 @@ class PolicySet:
         ``path``'s work tree, with ``-dirty`` for local changes; ``git=False`` skips git).
         ``name`` is how the set is shown (default: ``path``).
         """
-        documents, problems = check_policy_dir(path)
+        triage = TriageCache()  # each TriagePolicy is compiled once: by the checks, for the evaluator too
+        documents, problems = check_policy_dir(path, triage)
         errors = [p for p in problems if p.is_error]
         if errors:
             raise PolicyError(errors)
@@ -83,7 +87,8 @@ class PolicySet:
             raise PolicyError([Problem("no policy documents found", file=display_path(Path(path)))])
         if revision is None and git:
             revision = git_revision(path)
-        return cls(name or display_path(Path(path)), documents, [p for p in problems if not p.is_error], revision)
+        return cls(name or display_path(Path(path)), documents, [p for p in problems if not p.is_error], revision,
+                   triage)
 
     @classmethod
     def at_revision(cls, rev: str, path: str | os.PathLike = "policies") -> "PolicySet":

@@ -182,11 +182,25 @@ def _check_string_keys(name: str, ftype: str, decl: Mapping) -> Iterator[Problem
                 yield Problem(f"invalid regular expression: {exc}", (name, "pattern"))
 
 
+def read_facts(spec_facts: object) -> tuple[FactSet | None, list[Problem]]:
+    """Every problem of ``spec.facts`` (paths relative to it), and its :class:`FactSet` when none
+    of them is an error (else None): checked and parsed in one pass."""
+    problems = list(check_facts(spec_facts))
+    if any(p.is_error for p in problems):
+        return None, problems
+    return _fact_set(spec_facts), problems
+
+
 def parse_facts(spec_facts: Mapping) -> FactSet:
     """Build a :class:`FactSet` from ``spec.facts``; ``PolicyError`` with every problem if invalid."""
-    problems = [p for p in check_facts(spec_facts) if p.is_error]
-    if problems:
-        raise PolicyError(problems)
+    facts, problems = read_facts(spec_facts)
+    if facts is None:
+        raise PolicyError([p for p in problems if p.is_error])
+    return facts
+
+
+def _fact_set(spec_facts: Mapping) -> FactSet:
+    """The FactSet of a ``spec.facts`` that :func:`check_facts` found no error in."""
     facts = FactSet()
     for name, decl in spec_facts.items():
         ftype = decl["type"]

@@ -10,9 +10,9 @@ The public API is what ``__all__`` names; every other module is private.
 from .calendar.business import BusinessCalendar
 from .calendar.duration import Duration
 from .core.errors import CalendarError, DurationError, PolicyError, Problem, TicketError, TriageError
-from .policyset import PolicySet, validate
+from .policyset import PolicySet, PolicySource, validate
 from .tooling.fmt import format_policies
-from .tooling.impact import PolicySource, compare_files
+from .tooling.impact import compare_files
 from .core.resources import default_policy_dir
 from .policy.schemas import document_schema
 from .facts.reader import TicketInput, read_tickets

@@ -8,6 +8,7 @@ evaluator needs.  It either returns a complete policy set or raises
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Iterable, Iterator, Mapping
@@ -16,23 +17,26 @@ from .policy.checks import run_checks
 from .evaluation.compiled_policy import compile_documents
 from .evaluation.decision import Decision
 from .core.errors import PolicyError, Problem, TicketError, TriageError
+from .core.suggest import did_you_mean, hint
 from .evaluation.evaluator import Evaluator
 from .evaluation.explain import explain_lines
 from .tooling.impact import ImpactReport, compare, policies_at
 from .tooling.policytest import TestReport, run_policy_tests
-from .facts.vocabulary import ticket_schema
+from .facts.schema import ticket_schema
 from .policy.loader import PolicyDocument, display_path, read_policy_dir
 from .policy.provenance import digest, git_revision
-from .policy.schemas import did_you_mean
 from .policy.versions import group_versions, in_effect
+from .rules.triage import TriageCache
 
 
-def check_policy_dir(path: str | os.PathLike) -> tuple[list[PolicyDocument], list[Problem]]:
-    """All documents that passed their schema, and every problem (errors and warnings), located."""
+def check_policy_dir(path: str | os.PathLike,
+                     triage: TriageCache | None = None) -> tuple[list[PolicyDocument], list[Problem]]:
+    """All documents that passed their schema, and every problem (errors and warnings), located.
+    ``triage`` keeps each TriagePolicy as the checks compiled it (see ``run_checks``)."""
     result = read_policy_dir(path)
     problems = list(result.problems)
     if result.documents:
-        problems.extend(run_checks(result.documents, result.broken))
+        problems.extend(run_checks(result.documents, result.broken, triage))
     problems.sort(key=lambda p: (p.file or "", p.line or 0, p.col or 0))
     return result.documents, problems
 
@@ -48,14 +52,14 @@ class PolicySet:
     __slots__ = ("_path", "_documents", "_groups", "_warnings", "_digest", "_revision", "_compiled", "_evaluator", "_frozen")
 
     def __init__(self, path: str, documents: Iterable[PolicyDocument], warnings: Iterable[Problem],
-                 revision: str | None) -> None:
+                 revision: str | None, triage: TriageCache | None = None) -> None:
         self._path = path
         self._documents = tuple(documents)
         self._groups = MappingProxyType({k: tuple(v) for k, v in group_versions(self._documents).items()})
         self._warnings = tuple(warnings)
         self._digest = digest(self._documents)
         self._revision = revision
-        self._compiled = compile_documents(self._documents)
+        self._compiled = compile_documents(self._documents, triage)  # reuses what the checks compiled
         self._evaluator = Evaluator(self._compiled, {"digest": self._digest, "revision": revision})
         self._frozen = True
 
@@ -74,7 +78,8 @@ class PolicySet:
         ``path``'s work tree, with ``-dirty`` for local changes; ``git=False`` skips git).
         ``name`` is how the set is shown (default: ``path``).
         """
-        documents, problems = check_policy_dir(path)
+        triage = TriageCache()  # each TriagePolicy is compiled once: by the checks, for the evaluator too
+        documents, problems = check_policy_dir(path, triage)
         errors = [p for p in problems if p.is_error]
         if errors:
             raise PolicyError(errors)
@@ -82,7 +87,8 @@ class PolicySet:
             raise PolicyError([Problem("no policy documents found", file=display_path(Path(path)))])
         if revision is None and git:
             revision = git_revision(path)
-        return cls(name or display_path(Path(path)), documents, [p for p in problems if not p.is_error], revision)
+        return cls(name or display_path(Path(path)), documents, [p for p in problems if not p.is_error], revision,
+                   triage)
 
     @classmethod
     def at_revision(cls, rev: str, path: str | os.PathLike = "policies") -> "PolicySet":
@@ -135,9 +141,9 @@ class PolicySet:
         try:
             return self._compiled.calendars[name]
         except KeyError:
-            hint, _ = did_you_mean(name, self._compiled.calendars)
+            suggestion = hint(did_you_mean(name, self._compiled.calendars))
             known = ", ".join(sorted(self._compiled.calendars)) or "none"
-            raise TriageError(f"unknown calendar {name!r}{hint} (calendars: {known})") from None
+            raise TriageError(f"unknown calendar {name!r}{suggestion} (calendars: {known})") from None
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, ticket: Mapping[str, Any]) -> "Decision":
@@ -180,3 +186,17 @@ class PolicySet:
 
     def __repr__(self) -> str:
         return f"<PolicySet {self._path} {len(self._documents)} documents {self._digest[:19]}>"
+
+
+@dataclass(frozen=True)
+class PolicySource:
+    """Where a policy set comes from: a directory, or a directory as of a git revision.
+
+    Picklable, so that :func:`~engine.tooling.impact.compare_files` can load it in a worker process.
+    """
+
+    path: str
+    rev: str | None = None
+
+    def load(self) -> PolicySet:
+        return PolicySet.at_revision(self.rev, self.path) if self.rev else PolicySet.load(self.path)

@@ -128,7 +128,7 @@ def _build(payload):
 
 def _op_evaluate(payload):
     from engine.core.errors import TicketError
-    from engine.facts.vocabulary import validate_ticket
+    from engine.facts.validator import validate_ticket
     from engine.rules.runtime import RuleEvaluator
 
     facts, compiled, problems, rejected = _build(payload)
@@ -161,7 +161,7 @@ def _op_evaluate(payload):
 def _op_threads(payload):
     import threading
 
-    from engine.facts.vocabulary import validate_ticket
+    from engine.facts.validator import validate_ticket
     from engine.rules.runtime import RuleEvaluator
 
     facts, compiled, _, _ = _build(payload)

@@ -11,7 +11,8 @@ from engine.rules.compiler import (MAX_FIELDS_PER_FACT, MAX_RULES_PER_RULESET, R
                               condition_size)
 from engine.rules.conditions import parse_condition
 from engine.core.errors import PolicyError
-from engine.facts.vocabulary import parse_facts, validate_ticket
+from engine.facts.validator import validate_ticket
+from engine.facts.vocabulary import parse_facts
 
 from test_facts import SPEC
 

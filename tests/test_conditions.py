@@ -6,7 +6,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from engine.rules.conditions import AllOf, AnyOf, Leaf, Not, evaluate, parse_condition, reads
-from engine.facts.vocabulary import parse_facts, validate_ticket
+from engine.facts.validator import validate_ticket
+from engine.facts.vocabulary import parse_facts
 
 from test_facts import SPEC
 

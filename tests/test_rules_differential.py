@@ -19,7 +19,8 @@ from conftest import examples
 from _watchdog import DurableWorker
 from engine.rules.compiler import build_rules
 from engine.rules.conditions import evaluate
-from engine.facts.vocabulary import parse_facts, validate_ticket
+from engine.facts.validator import validate_ticket
+from engine.facts.vocabulary import parse_facts
 
 EXAMPLES = examples(1000)
 REQUEST_TIMEOUT = 20.0

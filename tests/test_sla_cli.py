@@ -184,8 +184,8 @@ def test_bind_unknown_sla_and_unknown_location(runner, policy_copy):
     assert "unknown SLA 'suburban'; did you mean 'suburban-ac'?" in result.stderr
     result = _invoke(runner, "locations", "bind", "loc-suburb-2", "dc-hub")
     assert result.exit_code == 1
-    assert result.stderr.strip() == ("error: unknown location 'loc-suburb-2' (did you mean 'loc-suburb-12'?); "
-                                     "to add a new location, bind it with --create --name NAME")
+    assert result.stderr.strip() == ("error: unknown location 'loc-suburb-2'; did you mean 'loc-suburb-12'? "
+                                     "(to add a new location, bind it with --create --name NAME)")
 
 
 def test_bind_create_appends_a_location(runner, policy_copy):

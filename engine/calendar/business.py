@@ -41,10 +41,12 @@ from bisect import bisect_left
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from .explain import explain_add
 from .index import EPOCH, ONE_US, YearIndex, build_year, day_hours, epoch_us
 from .spec import DAYS, CalendarRules, check_calendar_spec, compile_calendar_spec, format_interval
 from .duration import Duration
 from ..core.errors import CalendarError, DurationError
+from ..core.memo import remember
 
 __all__ = ["BusinessCalendar", "check_calendar_spec", "HORIZON_YEARS"]
 
@@ -216,11 +218,19 @@ class BusinessCalendar:
         if parsed.unit == "business_days" and self._rules.business_day_us is None:
             raise CalendarError(f"calendar {self._name!r} has no weekly hours: set business_day in its spec")
         amount = int(parsed.amount) if kind == _DAYS else parsed.microseconds(self._rules.business_day_us)
-        resolved = (kind, -amount if negate else amount)
-        if len(self._resolved) >= _RESOLVED_CACHE_SIZE:
-            self._resolved.clear()
-        self._resolved[key] = resolved
-        return resolved
+        return remember(self._resolved, key, (kind, -amount if negate else amount), _RESOLVED_CACHE_SIZE)
+
+    def business_us(self, duration: str | Duration) -> int:
+        """The business time of ``duration`` (a ``business_*`` duration) on this calendar, in
+        microseconds; ``CalendarError`` for any other unit.
+
+        Internal to the engine: the operator SLA clocks resolve their levels once with it and then
+        add them to every ticket with :meth:`add_business_us`.
+        """
+        kind, amount = self._resolve(duration, False)
+        if kind != _BUSINESS:
+            raise CalendarError(f"{duration} is not business time")
+        return amount
 
     # -- arithmetic ------------------------------------------------------------
     def add(self, start: datetime, duration: str | Duration) -> datetime:
@@ -269,18 +279,19 @@ class BusinessCalendar:
                 return self._add_many(start, us, durations)
             # positive business amounts only (the common case): just their amounts
             forward = all(kind == _BUSINESS and amount > 0 for kind, amount in resolved)
-            hit = (durations, tuple(amount for _, amount in resolved) if forward else None)
-            if len(self._resolved_many) >= _RESOLVED_CACHE_SIZE:
-                self._resolved_many.clear()
-            self._resolved_many[id(durations)] = hit
+            hit = remember(self._resolved_many, id(durations),
+                           (durations, tuple(amount for _, amount in resolved) if forward else None),
+                           _RESOLVED_CACHE_SIZE)
         if hit[1] is None:
             return self._add_many(start, us, durations)
-        return self._add_business(start, us, hit[1])
+        return self.add_business_us(start, us, hit[1])
 
-    def _add_business(self, start: datetime, us: int, amounts: tuple[int, ...]) -> tuple[datetime, ...]:
+    def add_business_us(self, start: datetime, us: int, amounts: tuple[int, ...]) -> tuple[datetime, ...]:
         """``start`` (``us`` microseconds since the epoch) plus each of ``amounts``, microseconds of
         business time, all > 0, as :meth:`add` would give them; ``start`` is located once.
-        (Also for the operator clocks, which resolve their durations once for every ticket.)
+
+        Internal to the engine, and the one copy of this fast path: :meth:`add_many` uses it, and
+        so do the operator SLA clocks (amounts from :meth:`business_us`, resolved once).
         """
         yr = self._locate(us, start.year)
         position = yr.position(us)
@@ -389,12 +400,18 @@ class BusinessCalendar:
         index = (day - date(day.year, 1, 1)).days
         return [(self._from_us(s), self._from_us(e)) for s, e in yr.day_intervals(index)]
 
-    def _day_hours(self, day: date) -> tuple[tuple[int, int], ...]:
-        """Wall-clock hours that apply on ``day`` as ``(open, close)`` minutes after midnight."""
+    def day_hours(self, day: date) -> tuple[tuple[int, int], ...]:
+        """Wall-clock hours that apply on local date ``day`` as ``(open, close)`` minutes after
+        midnight (special hours, else none on a holiday, else the weekly hours).
+
+        Internal to the engine: :mod:`engine.calendar.explain` compares them with the elapsed
+        open time to point out DST changes."""
         return day_hours(self._rules, day, self._holidays_for(day.year))
 
-    def _closed_reason(self, day: date) -> str | None:
-        """Why ``day`` has no (or special) hours: a holiday, special hours, or none of these."""
+    def closed_reason(self, day: date) -> str | None:
+        """Why local date ``day`` has no (or special) hours: a holiday, special hours, or None.
+
+        Internal to the engine: for :mod:`engine.calendar.explain`."""
         special = self._rules.special.get(day)
         holiday = self._holidays_for(day.year).get(day)
         if special is not None:
@@ -406,6 +423,4 @@ class BusinessCalendar:
 
     def explain_add(self, start: datetime, duration: str | Duration) -> list[str]:
         """A human-readable account of how ``add(start, duration)`` was counted."""
-        from .explain import explain_add
-
         return explain_add(self, start, duration)

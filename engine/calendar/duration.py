@@ -26,7 +26,6 @@ non-negative unless parsed with ``allow_negative=True``.
 """
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -34,6 +33,7 @@ from fractions import Fraction
 from functools import lru_cache
 
 from ..core.errors import CalendarError, DurationError
+from ..core.suggest import did_you_mean
 
 UNITS = ("minutes", "hours", "days", "business_minutes", "business_hours", "business_days")
 BUSINESS_UNITS = frozenset({"business_minutes", "business_hours", "business_days"})
@@ -58,8 +58,7 @@ def _suggest_unit(word: str) -> str | None:
     key = re.sub(r"[\s\-]+", "_", word.strip().lower())
     if key in UNITS:
         return key
-    match = difflib.get_close_matches(key, UNITS, n=1, cutoff=0.6)
-    return match[0] if match else None
+    return did_you_mean(key, UNITS)
 
 
 def _format_amount(amount: Fraction) -> str:

@@ -1,13 +1,14 @@
-"""Human-readable accounts of business-time arithmetic, for the ``explain`` command."""
+"""Human-readable accounts of business-time arithmetic, for the ``explain`` command.
+
+``cal`` below is a :class:`~engine.calendar.business.BusinessCalendar`.  This module does not
+import it: the calendar imports this one for :meth:`BusinessCalendar.explain_add`, and reads
+only the calendar's public methods.
+"""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
-from typing import TYPE_CHECKING
 
 from .duration import Duration
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .business import BusinessCalendar
 
 MAX_LINES = 400
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -42,7 +43,7 @@ def _clock(t: datetime, day: date) -> str:
     return "24:00" if t.date() > day and t.hour == 0 and t.minute == 0 else t.strftime("%H:%M")
 
 
-def explain_add(cal: "BusinessCalendar", start: datetime, duration: str | Duration) -> list[str]:
+def explain_add(cal, start: datetime, duration: str | Duration) -> list[str]:
     """Lines explaining ``cal.add(start, duration)``, ending with the result."""
     parsed = duration if isinstance(duration, Duration) else Duration.parse(duration)
     result = cal.add(start, parsed)
@@ -70,7 +71,7 @@ def explain_add(cal: "BusinessCalendar", start: datetime, duration: str | Durati
     return lines
 
 
-def _walk(cal: "BusinessCalendar", lo: datetime, hi: datetime) -> list[str]:
+def _walk(cal, lo: datetime, hi: datetime) -> list[str]:
     # Arithmetic in UTC: aware datetimes sharing a tzinfo subtract and compare on
     # the wall clock, which is wrong across DST.
     lo_utc, hi_utc = lo.astimezone(timezone.utc), hi.astimezone(timezone.utc)
@@ -91,7 +92,7 @@ def _walk(cal: "BusinessCalendar", lo: datetime, hi: datetime) -> list[str]:
             lines.append(f"... ({(last_day - day).days + 1} more days not shown)")
             break
         intervals = [(s.astimezone(timezone.utc), e.astimezone(timezone.utc)) for s, e in cal.open_intervals(day)]
-        reason = cal._closed_reason(day)
+        reason = cal.closed_reason(day)
         if not intervals:
             if reason is None:
                 closed_run.append(day)
@@ -111,7 +112,7 @@ def _walk(cal: "BusinessCalendar", lo: datetime, hi: datetime) -> list[str]:
             flush()
             note = f" [{reason}]" if reason else ""
             elapsed = sum(((e - s) for s, e in intervals), timedelta(0))
-            wall = timedelta(minutes=sum(b - a for a, b in cal._day_hours(day)))
+            wall = timedelta(minutes=sum(b - a for a, b in cal.day_hours(day)))
             if elapsed != wall:
                 note += f" [DST change: {format_elapsed(wall)} on the clock is {format_elapsed(elapsed)} elapsed]"
             lines.append(f"{_day(day)} {', '.join(parts)} (total {format_elapsed(running)}){note}")

@@ -10,7 +10,6 @@ silently returns no holidays, which would turn holidays into working days.
 """
 from __future__ import annotations
 
-import difflib
 import threading
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,6 +20,7 @@ from typing import Mapping
 import holidays as _holidays
 
 from ..core.errors import CalendarError, Problem
+from ..core.suggest import did_you_mean
 
 MIN_YEAR = 1970
 MAX_YEAR = 2100
@@ -57,10 +57,10 @@ def suggest_country(text: str) -> str | None:
     if upper in codes:
         return upper
     if len(upper) > 3:  # a misspelt name rather than a code
-        match = difflib.get_close_matches(lower, list(names), n=1, cutoff=0.75)
-        return names[match[0]] if match else None
-    match = difflib.get_close_matches(upper, list(codes), n=1, cutoff=0.6)
-    return names.get(match[0].lower(), match[0]) if match else None
+        match = did_you_mean(lower, names, cutoff=0.75)
+        return names[match] if match else None
+    match = did_you_mean(upper, codes)
+    return names.get(match.lower(), match) if match else None
 
 
 @lru_cache(maxsize=64)
@@ -88,6 +88,7 @@ def read_holiday_country(block: Mapping) -> tuple[tuple[str | None, str | None, 
     """``(country, subdivision, categories)`` of a ``holidays`` block, and its problems.
 
     Problem paths are relative to the block.  ``country`` is None when absent or unknown.
+    Suggestions are fields, not shown in the messages (which say what is expected).
     """
     problems: list[Problem] = []
     country = block.get("country")
@@ -105,12 +106,13 @@ def read_holiday_country(block: Mapping) -> tuple[tuple[str | None, str | None, 
             f"unknown holiday country {country!r} (a 'holidays' package country code such as 'DK')",
             ("country",),
             suggestion=suggest_country(str(country)),
+            show_suggestion=False,
         ))
         return (None, None, categories), problems
     country = str(country)
     subdivisions, aliases, supported_categories, _, _ = country_info(country)
     if subdivision is not None and str(subdivision) not in subdivisions and str(subdivision) not in aliases:
-        match = difflib.get_close_matches(str(subdivision), list(subdivisions) + list(aliases), n=1, cutoff=0.6)
+        match = did_you_mean(subdivision, list(subdivisions) + list(aliases))
         if not subdivisions:
             known = "it has none"
         elif len(subdivisions) <= 12:
@@ -120,16 +122,17 @@ def read_holiday_country(block: Mapping) -> tuple[tuple[str | None, str | None, 
         problems.append(Problem(
             f"unknown subdivision {subdivision!r} for country {country!r} ({known})",
             ("subdivision",),
-            suggestion=aliases.get(match[0], match[0]) if match else None,
+            suggestion=aliases.get(match, match) if match else None,
+            show_suggestion=False,
         ))
     for i, category in enumerate(categories):
         if category not in supported_categories:
-            match = difflib.get_close_matches(category, supported_categories, n=1, cutoff=0.6)
             problems.append(Problem(
                 f"unknown holiday category {category!r} for country {country!r} "
                 f"(supported: {', '.join(sorted(supported_categories))})",
                 ("categories", i),
-                suggestion=match[0] if match else None,
+                suggestion=did_you_mean(category, supported_categories),
+                show_suggestion=False,
             ))
     return (country, None if subdivision is None else str(subdivision), categories), problems
 

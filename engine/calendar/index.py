@@ -20,16 +20,17 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from datetime import date, datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Mapping
+from typing import Mapping
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .spec import CalendarRules
+from ..core.memo import remember
+from .spec import CalendarRules
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 ONE_US = timedelta(microseconds=1)
 ONE_DAY = timedelta(days=1)
 _UNIX_DAY_ONE = date(1970, 1, 1).toordinal()
-_OFFSETS_US: dict[timezone, int] = {}  # fixed-offset zone -> its offset in microseconds
+_OFFSETS_US: dict[timezone, int] = {}  # fixed-offset zone -> its offset in microseconds (a bounded memo)
+_OFFSETS_SIZE = 4096  # offsets come from input
 
 
 def epoch_us(t: datetime) -> int:
@@ -43,9 +44,7 @@ def epoch_us(t: datetime) -> int:
     if type(tz) is timezone and type(t) is datetime:
         offset = _OFFSETS_US.get(tz)
         if offset is None:
-            if len(_OFFSETS_US) >= 4096:  # offsets come from input: keep the memo bounded
-                _OFFSETS_US.clear()
-            offset = _OFFSETS_US[tz] = tz.utcoffset(None) // ONE_US
+            offset = remember(_OFFSETS_US, tz, tz.utcoffset(None) // ONE_US, _OFFSETS_SIZE)
         return (((t.toordinal() - _UNIX_DAY_ONE) * 86400 + t.hour * 3600 + t.minute * 60 + t.second) * 1_000_000
                 + t.microsecond - offset)
     return (t - EPOCH) // ONE_US
@@ -123,7 +122,7 @@ class YearIndex:
         return out
 
 
-def day_hours(rules: "CalendarRules", day: date, holidays: Mapping[date, str]) -> tuple[tuple[int, int], ...]:
+def day_hours(rules: CalendarRules, day: date, holidays: Mapping[date, str]) -> tuple[tuple[int, int], ...]:
     """The wall-clock intervals (minutes) that apply on ``day``."""
     special = rules.special.get(day)
     if special is not None:
@@ -133,7 +132,7 @@ def day_hours(rules: "CalendarRules", day: date, holidays: Mapping[date, str]) -
     return rules.weekly[day.weekday()]
 
 
-def build_year(rules: "CalendarRules", year: int, holidays: Mapping[date, str]) -> YearIndex:
+def build_year(rules: CalendarRules, year: int, holidays: Mapping[date, str]) -> YearIndex:
     tz = rules.tz
     first = date(year, 1, 1)
     ndays = (date(year + 1, 1, 1) - first).days

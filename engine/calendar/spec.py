@@ -12,7 +12,6 @@ Interval conventions: ``"HH:MM-HH:MM"`` on the 24-hour clock, half-open
 """
 from __future__ import annotations
 
-import difflib
 import re
 import zoneinfo
 from collections import Counter
@@ -24,6 +23,7 @@ from typing import Any
 
 from .duration import Duration
 from ..core.errors import CalendarError, DurationError, Problem
+from ..core.suggest import close_matches
 from .holidays import (
     MAX_YEAR,
     MIN_YEAR,
@@ -67,12 +67,13 @@ def check_calendar_spec(spec: Any) -> Iterator[Problem]:
 
 
 def compile_calendar_spec(name: str, spec: Any) -> CalendarRules:
-    """Check ``spec`` and compile it; raises :class:`CalendarError` naming every error."""
+    """Check ``spec`` and compile it; raises :class:`CalendarError` naming every error (the first
+    five, each with its suggestion)."""
     reader = _Reader()
     rules = reader.read(spec)
     errors = [p for p in reader.problems if p.is_error]
     if errors or rules is None:
-        shown = "; ".join(str(p) + (f" (did you mean {p.suggestion!r}?)" if p.suggestion else "") for p in errors[:5])
+        shown = "; ".join(str(p.at(show_suggestion=True)) for p in errors[:5])
         more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
         raise CalendarError(f"calendar {name!r} is invalid: {shown or 'no spec'}{more}")
     return rules
@@ -91,18 +92,26 @@ def _day_list(days: list[int]) -> str:
 
 
 class _Reader:
-    """Reads a spec, collecting problems; returns ``None`` when it cannot compile."""
+    """Reads a spec, collecting problems; returns ``None`` when it cannot compile.
+
+    Its problems keep their suggestion as a field without showing it in the message (the
+    message says what is expected); :func:`compile_calendar_spec` shows them.
+    """
 
     def __init__(self) -> None:
         self.problems: list[Problem] = []
         self.ok = True
 
     def error(self, message: str, path: tuple, suggestion: str | None = None) -> None:
+        self.add(Problem(message, path=path, suggestion=suggestion, show_suggestion=False))
+
+    def add(self, problem: Problem) -> None:
         self.ok = False
-        self.problems.append(Problem(message, path=path, suggestion=suggestion))
+        self.problems.append(problem)
 
     def warn(self, message: str, path: tuple, suggestion: str | None = None) -> None:
-        self.problems.append(Problem(message, path=path, severity="warning", suggestion=suggestion))
+        self.problems.append(Problem(message, path=path, severity="warning", suggestion=suggestion,
+                                     show_suggestion=False))
 
     # -- top level -------------------------------------------------------
     def read(self, spec: Any) -> CalendarRules | None:
@@ -139,8 +148,7 @@ class _Reader:
             return zoneinfo.ZoneInfo(name)
         except (ValueError, OSError, TypeError, zoneinfo.ZoneInfoNotFoundError):
             pass
-        problem = timezone_problem(name, path)
-        self.error(problem.message, path, problem.suggestion)
+        self.add(timezone_problem(name, path))
         return None
 
     # -- weekly hours ----------------------------------------------------
@@ -183,7 +191,7 @@ class _Reader:
                 return None
             return list(range(a, b + 1))
         guess = re.sub(r"[^a-z\-]", "", text.lower())
-        pieces = [difflib.get_close_matches(p[:3], DAYS, n=1, cutoff=0.5) for p in guess.split("-") if p]
+        pieces = [close_matches(p[:3], DAYS, cutoff=0.5) for p in guess.split("-") if p]
         suggestion = "-".join(m[0] for m in pieces) if pieces and all(pieces) and len(pieces) <= 2 else None
         self.error(
             f"unknown day {text!r}: expected one of {', '.join(DAYS)} or an ascending range such as 'mon-fri'",
@@ -293,7 +301,7 @@ class _Reader:
     def read_country(self, block: Mapping, base: tuple) -> tuple[str | None, str | None, tuple[str, ...]]:
         (country, subdivision, categories), problems = read_holiday_country(block)
         for problem in problems:
-            self.error(problem.message, base + problem.path, problem.suggestion)
+            self.add(problem.prefixed(*base))
         return country, subdivision, categories
 
     def entries(self, items: Any, path: tuple) -> list[tuple[int, Mapping]]:
@@ -369,10 +377,7 @@ class _Reader:
         try:
             duration = Duration.parse(value, allow_negative=True)
         except DurationError as exc:
-            message = str(exc)
-            if exc.suggestion:
-                message = message.removesuffix(f"; did you mean {exc.suggestion!r}?")
-            self.error(f"business_day: {message}", path, exc.suggestion)
+            self.error(f"business_day: {exc.text}", path, exc.suggestion)
             return None
         if duration.unit not in ("minutes", "hours"):
             factor, unit = {"days": (24, "hours"), "business_minutes": (1, "minutes")}.get(duration.unit, (1, "hours"))

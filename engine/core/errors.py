@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
+from .suggest import hint
+
 ERROR = "error"
 WARNING = "warning"
 
@@ -31,9 +33,16 @@ class Problem:
 
     Checks yield problems with a ``path`` inside their document; the loader adds
     ``file``, ``line`` and ``col`` (both 1-based) from the YAML node marks.
+
+    ``text`` says what is wrong; ``suggestion`` is what to write instead (a close
+    valid spelling, found with :func:`engine.core.suggest.did_you_mean`, or a fix).
+    ``message`` is the text with the suggestion rendered after it as ``"; did you
+    mean 'x'?"``, unless ``show_suggestion`` is false (the text already says what
+    to write, in its own words).  This is the one place a Problem's suggestion is
+    rendered.
     """
 
-    message: str
+    text: str
     path: tuple = ()
     severity: str = ERROR
     suggestion: str | None = None
@@ -43,6 +52,12 @@ class Problem:
     rule_id: str | None = None
     field: str | None = None
     on_key: bool = False  # the problem is the mapping key at ``path``, not its value
+    show_suggestion: bool = True
+
+    @property
+    def message(self) -> str:
+        """What is wrong, with the suggestion (if shown): ``unknown fact 'x'; did you mean 'y'?``."""
+        return self.text + hint(self.suggestion) if self.show_suggestion else self.text
 
     def at(self, **kw: Any) -> "Problem":
         return replace(self, **kw)
@@ -121,8 +136,10 @@ class CalendarError(TriageError, ValueError):
 
 
 class DurationError(CalendarError):
-    """A duration string that does not parse.  ``suggestion`` holds a close valid spelling."""
+    """A duration string that does not parse.  ``suggestion`` holds a close valid spelling, which
+    the message ends with (``text`` is the message without it)."""
 
     def __init__(self, message: str, suggestion: str | None = None):
+        self.text = message  # without the suggestion
         self.suggestion = suggestion
-        super().__init__(message + (f"; did you mean {suggestion!r}?" if suggestion else ""))
+        super().__init__(message + hint(suggestion))

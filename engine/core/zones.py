@@ -5,7 +5,7 @@ import zoneinfo
 from functools import lru_cache
 
 from .errors import Problem
-from ..policy.schemas import did_you_mean
+from .suggest import did_you_mean
 
 
 @lru_cache(maxsize=None)
@@ -17,6 +17,6 @@ def timezone_problem(name: str, path: tuple = ()) -> Problem | None:
     """A Problem if ``name`` is not a known IANA zone, else None."""
     if name in available():
         return None
-    hint, suggestion = did_you_mean(name, available())
-    return Problem(f"unknown time zone {name!r}{hint}" + ("" if hint else "; use an IANA name like 'Europe/Copenhagen'"),
-                   path, suggestion=suggestion)
+    suggestion = did_you_mean(name, available())
+    advice = "" if suggestion else "; use an IANA name like 'Europe/Copenhagen'"
+    return Problem(f"unknown time zone {name!r}{advice}", path, suggestion=suggestion)

@@ -1,7 +1,9 @@
 """Compile validated documents into the objects evaluation needs (once, at load).
 
 Every version of every document is compiled; at evaluation time the version
-in effect on the ticket's date is picked (see ``_versions``).
+in effect on the ticket's date is picked (see ``_versions``).  A TriagePolicy's
+facts and rules come from :func:`engine.rules.triage.compile_triage`, through the
+:class:`~engine.rules.triage.TriageCache` its semantic checks filled.
 """
 from __future__ import annotations
 
@@ -10,11 +12,12 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from ..calendar.business import BusinessCalendar
-from ..rules.compiler import compile_rules
-from ..rules.policy import build_triage_rules
 from ..calendar.duration import Duration
-from ..facts.vocabulary import FactSet, compile_ticket_validator, parse_facts
+from ..core.errors import PolicyError
+from ..facts.validator import ticket_validator
+from ..facts.vocabulary import FactSet
 from ..policy.loader import PolicyDocument
+from ..rules.triage import TriageCache, TriageRules
 from ..sla.operator import OperatorBook
 from ..rules.runtime import RuleEvaluator
 from ..policy.versions import change_dates, group_versions, in_effect, snapshot
@@ -103,17 +106,16 @@ class Compiled:
         return found
 
 
-def _compile_triage(doc: PolicyDocument) -> CompiledTriage:
-    facts = parse_facts(doc.spec["facts"])
-    built, problems = build_triage_rules(doc.spec, facts)
-    assert not [p for p in problems if p.is_error], problems  # the loader checked them
-    rules = built.rules
-    return CompiledTriage(doc, facts, compile_ticket_validator(facts), rules,
+def _compile_triage(doc: PolicyDocument, compiled: TriageRules) -> CompiledTriage:
+    if not compiled.ok:  # the loader refuses these; a caller that skipped its checks learns why
+        raise PolicyError([doc.locate(p.prefixed("spec")) for p in compiled.problems if p.is_error])
+    facts, rules = compiled.facts, compiled.rules
+    return CompiledTriage(doc, facts, ticket_validator(facts), rules,
                           MappingProxyType({r.id: r for r in rules}),
                           MappingProxyType({r.id: PRIORITY_ORDER.index(r.priority) for r in rules
                                             if r.priority is not None}),
-                          RuleEvaluator(compile_rules(rules), facts),
-                          doc.spec["default_priority"], doc.spec["targets"], MappingProxyType(dict(built.routes)))
+                          RuleEvaluator(compiled.compiled, facts),
+                          doc.spec["default_priority"], doc.spec["targets"], MappingProxyType(dict(compiled.routes)))
 
 
 def _compile_targets(doc: PolicyDocument) -> CompiledTargets:
@@ -127,7 +129,10 @@ def _compile_targets(doc: PolicyDocument) -> CompiledTargets:
     return CompiledTargets(doc, MappingProxyType(priorities))
 
 
-def compile_documents(documents: tuple[PolicyDocument, ...]) -> Compiled:
+def compile_documents(documents: tuple[PolicyDocument, ...], triage: TriageCache | None = None) -> Compiled:
+    """Everything evaluation needs from the checked ``documents``.  ``triage`` holds the TriagePolicy
+    documents already compiled by the checks of the same load (a new cache if None)."""
+    triage = TriageCache() if triage is None else triage
     groups = group_versions(documents)
     calendar_versions = {
         name: tuple((doc, BusinessCalendar.from_spec(name, doc.spec)) for doc in versions)
@@ -150,7 +155,7 @@ def compile_documents(documents: tuple[PolicyDocument, ...]) -> Compiled:
     return Compiled(
         calendar_versions=MappingProxyType(calendar_versions),
         calendars=MappingProxyType({name: versions[-1][1] for name, versions in calendar_versions.items()}),
-        triage_versions=tuple(_compile_triage(doc) for doc in triage_docs),
+        triage_versions=tuple(_compile_triage(doc, triage.get(doc)) for doc in triage_docs),
         target_versions=MappingProxyType(target_versions),
         operator_versions=tuple(operator_versions),
     )

@@ -19,7 +19,8 @@ from typing import Any, NamedTuple
 from .compiled_policy import PRIORITY_ORDER, Compiled, CompiledTarget, CompiledTriage
 from .decision import Decision
 from ..core.errors import Problem, TicketError, TriageError
-from ..facts.vocabulary import parse_rfc3339
+from ..core.memo import remember
+from ..facts.values import parse_rfc3339
 
 _PLAN_CACHE_SIZE = 8192
 _OUTCOME_CACHE_SIZE = 65536
@@ -102,9 +103,7 @@ class Evaluator:
         if plan is None:
             plan = self._build_plan(day)
             with self._lock:
-                if len(self._plans) >= _PLAN_CACHE_SIZE:
-                    self._plans.clear()
-                self._plans[day] = plan
+                remember(self._plans, day, plan, _PLAN_CACHE_SIZE)
         if type(plan) is not _Plan:
             raise TicketError(plan)  # a fresh exception per ticket
         return plan
@@ -177,9 +176,7 @@ class Evaluator:
         outcomes = plan.outcomes
         outcome = outcomes.get(matched)
         if outcome is None:
-            if len(outcomes) >= _OUTCOME_CACHE_SIZE:
-                outcomes.clear()
-            outcome = outcomes[matched] = _decide(triage, matched)
+            outcome = remember(outcomes, matched, _decide(triage, matched), _OUTCOME_CACHE_SIZE)
         rules_priority, decided_by, matched_rules, targets, route = outcome
 
         override = facts.get("priority_override")

@@ -6,6 +6,9 @@ first.  Per-document checks run once per document; cross-document checks
 (references, uniqueness, exactly one default SLA) run on every snapshot of the
 policy set, i.e. on each date where the documents in effect change, so a
 reference that is unresolvable on some date is caught.
+
+A TriagePolicy is checked by compiling it (:func:`engine.rules.triage.compile_triage`,
+through a :class:`~engine.rules.triage.TriageCache` that loading then reuses).
 """
 from __future__ import annotations
 
@@ -15,10 +18,10 @@ from typing import Callable, Iterable, Iterator
 from ..calendar.business import check_calendar_spec
 from ..calendar.duration import Duration
 from ..core.errors import WARNING, Problem, TicketError
-from ..facts.vocabulary import check_facts, compile_ticket_validator, parse_facts
-from ..rules.policy import build_triage_rules
+from ..core.suggest import did_you_mean
+from ..facts.validator import ticket_validator
+from ..rules.triage import TriageCache, TriageRules
 from .loader import PolicyDocument
-from .schemas import did_you_mean
 from .versions import change_dates, group_versions, snapshot
 from ..core.zones import timezone_problem
 
@@ -31,15 +34,8 @@ def _check_calendar(doc: PolicyDocument) -> Iterator[Problem]:
         yield problem.prefixed("spec")
 
 
-def _check_triage(doc: PolicyDocument) -> Iterator[Problem]:
-    facts_spec = doc.spec["facts"]
-    fact_problems = [p.prefixed("spec", "facts") for p in check_facts(facts_spec)]
-    yield from fact_problems
-    if any(p.is_error for p in fact_problems):
-        return  # rules cannot be type-checked against a broken vocabulary
-    facts = parse_facts(facts_spec)
-    _, rule_problems = build_triage_rules(doc.spec, facts)
-    for problem in rule_problems:
+def _check_triage(compiled: TriageRules) -> Iterator[Problem]:
+    for problem in compiled.problems:
         yield problem.prefixed("spec")
 
 
@@ -82,9 +78,9 @@ def _check_locations(doc: PolicyDocument) -> Iterator[Problem]:
                 yield problem
 
 
+# TriagePolicy: _check_triage, given the document's compiled facts and rules (see run_checks)
 PER_DOCUMENT: dict[str, Callable[[PolicyDocument], Iterable[Problem]]] = {
     "BusinessCalendar": _check_calendar,
-    "TriagePolicy": _check_triage,
     "PriorityTargets": _check_targets,
     "OperatorSLAs": _check_operator_slas,
     "Locations": _check_locations,
@@ -112,11 +108,10 @@ def _reference(doc: PolicyDocument, path: tuple, kind: str, name: str, names: di
                day: str, broken: frozenset = frozenset()) -> Iterator[Located]:
     if name in names or (kind, name) in broken:
         return  # a document that failed its schema is already reported; don't cascade
-    hint, suggestion = did_you_mean(name, names)
+    suggestion = did_you_mean(name, names)
     when = f" on {day}" if day else ""
-    if not hint and names:
-        hint = f"; known: {', '.join(sorted(names)[:10])}"
-    yield doc, Problem(f"unknown {what} {name!r}{when}{hint}", path, suggestion=suggestion)
+    known = f"; known: {', '.join(sorted(names)[:10])}" if names and not suggestion else ""
+    yield doc, Problem(f"unknown {what} {name!r}{when}{known}", path, suggestion=suggestion)
 
 
 def _snapshot_checks(docs: list[PolicyDocument], day: str, broken: frozenset) -> Iterator[Located]:
@@ -234,14 +229,15 @@ def _operator_checks(sla_docs: list[PolicyDocument], loc_docs: list[PolicyDocume
                 bound[loc_id] = f"SLA {sla['id']!r}"
 
 
-def _policy_test_tickets(docs: list[PolicyDocument]) -> Iterator[Located]:
+def _policy_test_tickets(docs: list[PolicyDocument], triage: TriageCache) -> Iterator[Located]:
     """Each PolicyTest ticket must be a valid ticket for the TriagePolicy in effect on its date."""
-    triage = sorted((d for d in docs if d.kind == "TriagePolicy"), key=lambda d: d.effective_from or "")
+    policies = sorted((d for d in docs if d.kind == "TriagePolicy"), key=lambda d: d.effective_from or "")
     validators = []
-    for doc in triage:
-        if any(p.is_error for p in check_facts(doc.spec["facts"])):
+    for doc in policies:
+        facts = triage.get(doc).facts
+        if facts is None:
             return  # the vocabulary itself is reported; tickets cannot be checked against it
-        validators.append((doc.effective_from or "", compile_ticket_validator(parse_facts(doc.spec["facts"]))))
+        validators.append((doc.effective_from or "", ticket_validator(facts)))
     if not validators:
         return
     for doc in docs:
@@ -263,16 +259,23 @@ def _policy_test_tickets(docs: list[PolicyDocument]) -> Iterator[Located]:
 
 
 # --------------------------------------------------------------------------- driver
-def run_checks(docs: list[PolicyDocument], broken: Iterable[tuple[str, str]] = ()) -> list[Problem]:
-    """Every semantic problem of the schema-valid ``docs``, located and de-duplicated, in file order."""
+def run_checks(docs: list[PolicyDocument], broken: Iterable[tuple[str, str]] = (),
+               triage: TriageCache | None = None) -> list[Problem]:
+    """Every semantic problem of the schema-valid ``docs``, located and de-duplicated, in file order.
+
+    Each TriagePolicy is compiled through ``triage`` (a new cache if None); pass the cache on to
+    ``compile_documents`` so that loading does not compile the documents again.
+    """
+    triage = TriageCache() if triage is None else triage
+    checks = {**PER_DOCUMENT, "TriagePolicy": lambda doc: _check_triage(triage.get(doc))}
     located: list[Located] = []
     for doc in docs:
-        check = PER_DOCUMENT.get(doc.kind)
+        check = checks.get(doc.kind)
         if check:
             located.extend((doc, p) for p in check(doc))
     groups = group_versions(docs)
     located.extend(_duplicate_versions(groups))
-    located.extend(_policy_test_tickets(docs))
+    located.extend(_policy_test_tickets(docs, triage))
     for day in change_dates(docs):
         located.extend(_snapshot_checks(snapshot(groups, day), day, frozenset(broken)))
     out: dict = {}

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from ..core.errors import Problem
-from .schemas import API_VERSION, KINDS, did_you_mean, schema_problems
+from ..core.suggest import did_you_mean
+from .schemas import API_VERSION, KINDS, schema_problems
 from .yaml_reader import MAX_FILE_BYTES, Document, YamlError, decode, iter_documents
 
 MAX_FILES = 10_000
@@ -163,13 +164,13 @@ def _envelope_problems(source: Document) -> Iterator[Problem]:
         yield Problem(f"missing required key 'apiVersion' (write 'apiVersion: {API_VERSION}')")
     elif api != API_VERSION:
         yield Problem(f"unknown apiVersion {api!r}; this version of triage reads {API_VERSION!r}",
-                      ("apiVersion",), suggestion=API_VERSION)
+                      ("apiVersion",), suggestion=API_VERSION, show_suggestion=False)
     kind = data.get("kind")
     if kind is None:
         yield Problem(f"missing required key 'kind' (one of {', '.join(KINDS)})")
     elif kind not in KINDS:
-        hint, suggestion = did_you_mean(kind, KINDS)
-        yield Problem(f"unknown kind {kind!r}{hint}" + ("" if hint else f"; kinds are {', '.join(KINDS)}"),
+        suggestion = did_you_mean(kind, KINDS)
+        yield Problem(f"unknown kind {kind!r}" + ("" if suggestion else f"; kinds are {', '.join(KINDS)}"),
                       ("kind",), suggestion=suggestion)
 
 

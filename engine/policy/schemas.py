@@ -8,7 +8,6 @@ offending node and whose message says what to write instead.
 """
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from functools import lru_cache
@@ -20,28 +19,10 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from ..core.errors import Problem, TriageError
 from ..core.resources import schemas_dir
+from ..core.suggest import did_you_mean, hint
 
 API_VERSION = "triage/v1"
 KINDS = ("TriagePolicy", "PriorityTargets", "BusinessCalendar", "OperatorSLAs", "Locations", "PolicyTest")
-
-
-def suggest(word: Any, choices: Any) -> str | None:
-    """The closest valid spelling of ``word`` among ``choices``, if any is close."""
-    if not isinstance(word, str):
-        return None
-    pool = [str(c) for c in choices]
-    match = difflib.get_close_matches(word, pool, n=1, cutoff=0.6)
-    if not match:
-        lowered = {c.lower(): c for c in pool}
-        if word.lower() in lowered:
-            return lowered[word.lower()]
-    return match[0] if match else None
-
-
-def did_you_mean(word: Any, choices: Any) -> tuple[str, str | None]:
-    """``("; did you mean 'x'?", "x")`` or ``("", None)``."""
-    hint = suggest(word, choices)
-    return (f"; did you mean {hint!r}?", hint) if hint else ("", None)
 
 
 @lru_cache(maxsize=None)
@@ -56,8 +37,8 @@ def schema(kind: str) -> dict:
 def document_schema(kind: str) -> dict:
     """The JSON Schema of document ``kind``; ``TriageError`` with a suggestion if the kind is unknown."""
     if kind not in KINDS:
-        hint, _ = did_you_mean(kind, KINDS)
-        raise TriageError(f"unknown kind {kind!r}{hint} (kinds: {', '.join(KINDS)}, or Ticket)")
+        suggestion = hint(did_you_mean(kind, KINDS))
+        raise TriageError(f"unknown kind {kind!r}{suggestion} (kinds: {', '.join(KINDS)}, or Ticket)")
     return schema(kind)
 
 
@@ -79,12 +60,13 @@ _PATTERN_HINTS = {
 
 
 def _pattern_message(value: Any, pattern: str) -> tuple[str, str | None]:
-    for tail, hint in _PATTERN_HINTS.items():
+    """``(message, suggestion)`` for a value that does not match ``pattern``."""
+    for tail, advice in _PATTERN_HINTS.items():
         if pattern.endswith(tail):
             suggestion = _fix_duration(value) if "minutes" in tail else None
             if suggestion and re.search(pattern, suggestion):
-                return f"{value!r} {hint.split(';')[0]}; did you mean {suggestion!r}?", suggestion
-            return f"{value!r} {hint}", None
+                return f"{value!r} {advice.split(';')[0]}", suggestion
+            return f"{value!r} {advice}", None
     if "Z" in pattern and "T" in pattern:
         return f"{value!r} is not an RFC 3339 date-time with offset, e.g. '2024-03-27T16:00:00+01:00'", None
     if pattern.startswith("^[a-z0-9]("):
@@ -108,12 +90,12 @@ def _fix_duration(value: Any) -> str | None:
     if unit in _DURATION_UNITS:
         return f"{number} {unit}"
     candidates = list(_DURATION_UNITS) + [u.rstrip("s") for u in _DURATION_UNITS]
-    hint = suggest(unit, candidates)
-    if hint is None:
+    unit = did_you_mean(unit, candidates)
+    if unit is None:
         return None
-    if not hint.endswith("s"):
-        hint += "s"
-    return f"{number} {hint}"
+    if not unit.endswith("s"):
+        unit += "s"
+    return f"{number} {unit}"
 
 
 _TYPE_NAMES = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
@@ -165,9 +147,9 @@ def _to_problems(error: ValidationError, implicit_bools: dict) -> Iterator[Probl
         for key in value:
             if key in sch.get("properties", {}) or any(p.search(str(key)) for p in patterns):
                 continue
-            hint, suggestion = did_you_mean(key, allowed)
-            where = f"; allowed: {', '.join(allowed)}" if not hint and 0 < len(allowed) <= 12 else ""
-            yield Problem(f"unknown key {key!r}{hint}{where}", path + (key,), suggestion=suggestion, on_key=True)
+            suggestion = did_you_mean(key, allowed)
+            where = f"; allowed: {', '.join(allowed)}" if not suggestion and 0 < len(allowed) <= 12 else ""
+            yield Problem(f"unknown key {key!r}{where}", path + (key,), suggestion=suggestion, on_key=True)
         return
     if v == "required":
         missing = [k for k in error.validator_value if isinstance(value, dict) and k not in value]
@@ -188,22 +170,22 @@ def _to_problems(error: ValidationError, implicit_bools: dict) -> Iterator[Probl
         if path in implicit_bools and "string" in expected:
             text = implicit_bools[path]
             message += f" (YAML reads an unquoted {text} as a boolean); quote it: '{text}'"
-            yield Problem(message, path, suggestion=f"'{text}'")
+            yield Problem(message, path, suggestion=f"'{text}'", show_suggestion=False)
             return
         yield Problem(message, path)
         return
     if v == "enum":
         options = error.validator_value
-        hint, suggestion = did_you_mean(value, options)
-        yield Problem(f"{value!r} is not one of {', '.join(map(str, options))}{hint}", path, suggestion=suggestion)
+        yield Problem(f"{value!r} is not one of {', '.join(map(str, options))}", path,
+                      suggestion=did_you_mean(value, options))
         return
     if v == "const":
         expected = error.validator_value
         if path == ("apiVersion",):
             yield Problem(f"unknown apiVersion {value!r}; this version of triage reads {expected!r}", path,
-                          suggestion=expected)
+                          suggestion=expected, show_suggestion=False)
         else:
-            yield Problem(f"expected {expected!r}, got {value!r}", path, suggestion=expected)
+            yield Problem(f"expected {expected!r}, got {value!r}", path, suggestion=expected, show_suggestion=False)
         return
     if v == "pattern":
         message, suggestion = _pattern_message(value, error.validator_value)

@@ -44,7 +44,9 @@ from typing import Callable
 
 from .conditions import AllOf, Condition, Leaf, Not, leaves, parse_condition, reads
 from ..core.errors import PolicyError, Problem
-from ..facts.vocabulary import PRIORITIES, Fact, describe, did_you_mean, json_type
+from ..core.suggest import did_you_mean
+from ..facts.values import describe, json_type
+from ..facts.vocabulary import PRIORITIES, Fact
 
 MAX_ALTERNATIVES = 64  # DNF terms per rule
 MAX_TESTS = 64  # atoms per DNF term
@@ -193,9 +195,7 @@ def build_rules(rules_yaml: object, facts: Mapping[str, Fact],
         known_id = rule_id if isinstance(rule_id, str) and rule_id else None
         for key in rule:
             if key not in RULE_KEYS:
-                hint = did_you_mean(key, RULE_KEYS)
-                suffix = f"; did you mean {hint!r}?" if hint else ""
-                found.append(Problem(f"unknown key {str(key)!r}{suffix}", (i, key), suggestion=hint))
+                found.append(Problem(f"unknown key {str(key)!r}", (i, key), suggestion=did_you_mean(key, RULE_KEYS)))
         for key in REQUIRED_RULE_KEYS:
             if key not in rule:
                 found.append(Problem(f"rule is missing {key!r}", (i,)))
@@ -215,8 +215,7 @@ def build_rules(rules_yaml: object, facts: Mapping[str, Fact],
         priority = rule.get("priority")
         if "priority" in rule and (not isinstance(priority, str) or priority not in PRIORITIES):
             hint = did_you_mean(str(priority).upper(), PRIORITIES) if isinstance(priority, (str, int)) else None
-            suffix = f"; did you mean {hint!r}?" if hint else ""
-            found.append(Problem(f"priority must be one of {', '.join(PRIORITIES)}, got {describe(priority)}{suffix}",
+            found.append(Problem(f"priority must be one of {', '.join(PRIORITIES)}, got {describe(priority)}",
                                  (i, "priority"), suggestion=hint))
         cond = None
         if "when" in rule:
@@ -331,12 +330,17 @@ def _term_json(term: frozenset) -> dict:
     return atoms[0] if len(atoms) == 1 else {"$and": atoms}
 
 
-def compile_rules(rules: list[RuleDef] | tuple[RuleDef, ...]) -> CompiledRules:
-    """Compile RuleDefs (in policy order) into rulesets; ``PolicyError`` for a rule too large."""
+def compile_rules(rules: list[RuleDef] | tuple[RuleDef, ...], *, checked: bool = False) -> CompiledRules:
+    """Compile RuleDefs (in policy order) into rulesets; ``PolicyError`` for a rule too large.
+
+    ``checked=True`` says the rules come from :func:`build_rules`, which has already refused the
+    rules :func:`check_compilable` finds too large, so they are not sized again.
+    """
     rules = tuple(rules)
     problems = []
-    for rule in rules:
-        problems.extend(p.prefixed(*(rule.path or (rule.index,)), "when").at(rule_id=rule.id) for p in check_compilable(rule.condition))
+    for rule in () if checked else rules:
+        where = rule.path or (rule.index,)
+        problems.extend(p.prefixed(*where, "when").at(rule_id=rule.id) for p in check_compilable(rule.condition))
     if problems:
         raise PolicyError(problems)
     slots, patterns = _slots_for(rules)

@@ -34,7 +34,9 @@ from datetime import datetime
 from typing import Union
 
 from ..core.errors import Problem
-from ..facts.vocabulary import Fact, describe, did_you_mean, json_type, parse_rfc3339
+from ..core.suggest import did_you_mean
+from ..facts.values import describe, json_type, parse_rfc3339
+from ..facts.vocabulary import Fact
 
 OPS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "exists", "matches")
 COMBINATORS = ("all", "any", "not")
@@ -160,8 +162,7 @@ def _reference(name, named, path, problems) -> list[Condition] | None:
                                 "(spec.conditions)", path))
         return None
     hint = did_you_mean(name, list(named)) if isinstance(name, str) else None
-    suffix = f"; did you mean {hint!r}?" if hint else ""
-    problems.append(Problem(f"unknown condition {describe(name)}{suffix}", path, suggestion=hint))
+    problems.append(Problem(f"unknown condition {describe(name)}", path, suggestion=hint))
     return None
 
 
@@ -192,9 +193,7 @@ def parse_named_conditions(spec: object, facts: Mapping[str, Fact]) -> tuple[dic
 def _parse_fact(name, spec, facts, path, problems) -> list[Leaf] | None:
     fact = facts.get(name) if isinstance(name, str) else None
     if fact is None:
-        hint = did_you_mean(name, list(facts))
-        suffix = f"; did you mean {hint!r}?" if hint else ""
-        problems.append(Problem(f"unknown fact {str(name)!r}{suffix}", path, suggestion=hint))
+        problems.append(Problem(f"unknown fact {str(name)!r}", path, suggestion=did_you_mean(name, facts)))
         return None
     if isinstance(spec, Mapping):
         if not spec:
@@ -220,9 +219,7 @@ def _parse_fact(name, spec, facts, path, problems) -> list[Leaf] | None:
 def _parse_op(fact: Fact, op, value, path, problems) -> Leaf | None:
     valid = OPS_BY_TYPE[fact.type]
     if op not in OPS:
-        hint = did_you_mean(op, OPS)
-        suffix = f"; did you mean {hint!r}?" if hint else ""
-        problems.append(Problem(f"unknown operator {str(op)!r}{suffix}", path, suggestion=hint))
+        problems.append(Problem(f"unknown operator {str(op)!r}", path, suggestion=did_you_mean(op, OPS)))
         return None
     if op not in valid:
         problems.append(Problem(
@@ -291,10 +288,8 @@ def _check_value(fact: Fact, op: str, value, path, problems):
         if isinstance(value, str) and value in fact.values:
             return str(value)
         if isinstance(value, str):
-            hint = did_you_mean(value, fact.values)
-            suffix = f"; did you mean {hint!r}?" if hint else ""
-            problems.append(Problem(f"{value!r} is not a value of enum fact {fact.name!r} "
-                                    f"({', '.join(fact.values)}){suffix}", path, suggestion=hint))
+            problems.append(Problem(f"{value!r} is not a value of enum fact {fact.name!r} ({', '.join(fact.values)})",
+                                    path, suggestion=did_you_mean(value, fact.values)))
         else:
             problems.append(Problem(f"{where} needs one of {', '.join(fact.values)}, got {describe(value)}", path))
     elif ftype == "datetime":

@@ -21,13 +21,15 @@ from .compiler import RuleDef, build_rules, check_compilable
 from .conditions import Condition, parse_condition, parse_named_conditions
 from .tables import build_tables
 from ..core.errors import Problem
-from ..facts.vocabulary import Fact, describe, did_you_mean, json_type
+from ..core.suggest import did_you_mean
+from ..facts.values import describe, json_type
+from ..facts.vocabulary import Fact
 
 ROUTE_KEYS = ("id", "description", "when", "targets")
 
 
 @dataclass(frozen=True)
-class TriageRules:
+class PolicyRules:
     """The RuleDefs of one TriagePolicy (rules, then table cells, then routes) and its routes."""
 
     rules: tuple[RuleDef, ...]
@@ -40,7 +42,7 @@ class TriageRules:
         return tuple(r for r in self.rules if r.kind != "route")
 
 
-def build_triage_rules(spec: Mapping, facts: Mapping[str, Fact]) -> tuple[TriageRules, list[Problem]]:
+def build_triage_rules(spec: Mapping, facts: Mapping[str, Fact]) -> tuple[PolicyRules, list[Problem]]:
     """Parse named conditions, rules, tables and routes of a TriagePolicy spec; every problem found."""
     problems: list[Problem] = []
     named, found = parse_named_conditions(spec.get("conditions"), facts)
@@ -53,7 +55,7 @@ def build_triage_rules(spec: Mapping, facts: Mapping[str, Fact]) -> tuple[Triage
     problems.extend(p.prefixed("routes") for p in found)
     everything = [*rules, *cells, *route_defs]
     problems.extend(_duplicate_ids(everything))
-    return TriageRules(tuple(everything), tuple(routes), named), problems
+    return PolicyRules(tuple(everything), tuple(routes), named), problems
 
 
 def _build_routes(routes_yaml, facts, named, start) -> tuple[list, list[RuleDef], list[Problem]]:
@@ -71,7 +73,7 @@ def _build_routes(routes_yaml, facts, named, start) -> tuple[list, list[RuleDef]
         for key in route:
             if key not in ROUTE_KEYS:
                 hint = did_you_mean(key, ROUTE_KEYS)
-                found.append(Problem(f"unknown key {str(key)!r}" + (f"; did you mean {hint!r}?" if hint else ""),
+                found.append(Problem(f"unknown key {str(key)!r}",
                                      (i, key), suggestion=hint))
         for key in ("id", "when", "targets"):
             if key not in route:

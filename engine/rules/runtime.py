@@ -40,6 +40,7 @@ from durable import engine as durable_engine
 from .compiler import CompiledRules
 from .review import Review, review_function
 from ..core.errors import TriageError
+from ..core.memo import remember
 from ..facts.vocabulary import Fact, NormalisedTicket
 
 DEFAULT_MEMO_SIZE = 65536
@@ -215,14 +216,13 @@ class RuleEvaluator:
             mask |= _mask(self._ask_durable(signature, missing))
         ids = self._mask_ids.get(mask)
         if ids is None:
-            if len(self._mask_ids) >= max(self._memo_size, 1):
-                self._mask_ids.clear()
-            ids = self._mask_ids[mask] = tuple(rule_id for p, rule_id in enumerate(self._ids) if mask >> p & 1)
+            ids = remember(self._mask_ids, mask, tuple(rule_id for p, rule_id in enumerate(self._ids) if mask >> p & 1),
+                           self._memo_size)
         return ids
 
-    def _ask_durable(self, signature: tuple, which, remember: bool = True) -> set[int]:
+    def _ask_durable(self, signature: tuple, which, remember_fired: bool = True) -> set[int]:
         """Assert ``signature`` into the rulesets ``which``; the positions of the rules that fired.
-        With ``remember``, each ruleset's answer goes into its memo."""
+        With ``remember_fired``, each ruleset's answer goes into its memo."""
         with self._lock:
             if self._closed:
                 raise TriageError("the rule evaluator was closed")
@@ -238,11 +238,9 @@ class RuleEvaluator:
                     name, ruleset, fields = self._rulesets[k]
                     self._assert_one(name, ruleset, fields, signature)
                     fired |= mine
-                    if remember:
-                        memo = self._ruleset_memos[k]
-                        if len(memo) >= self._memo_size:
-                            memo.clear()
-                        memo[self._projections[k](signature)] = _mask(mine)
+                    if remember_fired:
+                        remember(self._ruleset_memos[k], self._projections[k](signature), _mask(mine),
+                                 self._memo_size)
             except TriageError:
                 self._host = None  # rebuild before the next evaluation
                 raise
@@ -258,7 +256,7 @@ class RuleEvaluator:
         return self._evaluate_signature(signature), self._review(signature)
 
     def _evaluate_signature(self, signature: tuple) -> tuple[str, ...]:
-        fired = self._ask_durable(signature, range(len(self.compiled.rulesets)), remember=False)
+        fired = self._ask_durable(signature, range(len(self.compiled.rulesets)), remember_fired=False)
         ids = self._ids
         return tuple(ids[p] for p in sorted(fired))
 

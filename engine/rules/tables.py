@@ -37,7 +37,9 @@ from dataclasses import dataclass, replace
 from .conditions import AllOf, parse_condition
 from .compiler import RuleDef
 from ..core.errors import Problem
-from ..facts.vocabulary import PRIORITIES, Fact, describe, did_you_mean, json_type
+from ..core.suggest import did_you_mean
+from ..facts.values import describe, json_type
+from ..facts.vocabulary import PRIORITIES, Fact
 
 TABLE_KEYS = ("id", "description", "when", "rows", "columns", "cells")
 ROW_TYPES = ("enum", "string")
@@ -95,7 +97,7 @@ def _build_table(table, facts, named, position) -> tuple[list[RuleDef], list[Pro
     for key in table:
         if key not in TABLE_KEYS:
             hint = did_you_mean(key, TABLE_KEYS)
-            problems.append(Problem(f"unknown key {str(key)!r}" + (f"; did you mean {hint!r}?" if hint else ""),
+            problems.append(Problem(f"unknown key {str(key)!r}",
                                     (key,), suggestion=hint))
     for key in ("id", "description", "rows", "columns", "cells"):
         if key not in table:
@@ -116,7 +118,7 @@ def _build_table(table, facts, named, position) -> tuple[list[RuleDef], list[Pro
     extra = [k for k in columns if k not in ("fact", "values", "bands")]
     for key in extra:
         hint = did_you_mean(key, ("fact", "values", "bands"))
-        problems.append(Problem(f"unknown key {str(key)!r}" + (f"; did you mean {hint!r}?" if hint else ""),
+        problems.append(Problem(f"unknown key {str(key)!r}",
                                 ("columns", key), suggestion=hint))
     if ("values" in columns) == ("bands" in columns):
         problems.append(Problem("columns take either 'values' (one column per value) or 'bands' "
@@ -175,7 +177,7 @@ def _axis_fact(name, facts, types, path, problems) -> Fact | None:
     fact = facts.get(name) if isinstance(name, str) else None
     if fact is None:
         hint = did_you_mean(name, list(facts))
-        problems.append(Problem(f"unknown fact {describe(name)}" + (f"; did you mean {hint!r}?" if hint else ""),
+        problems.append(Problem(f"unknown fact {describe(name)}",
                                 path, suggestion=hint))
         return None
     if fact.type not in types:
@@ -325,7 +327,7 @@ def _check_rows(cells: Mapping, fact: Fact, width: int, names: list[str], proble
             hint = did_you_mean(row, list(fact.values or ()))
             what = repr(row) if isinstance(row, str) else describe(row)
             problems.append(Problem(f"{what} is not a value of {fact.type} fact {fact.name!r}"
-                                    + (f"; did you mean {hint!r}?" if hint else ""), here, on_key=True,
+                                   , here, on_key=True,
                                     suggestion=hint))
             continue
         if not isinstance(priorities, list):

@@ -29,6 +29,7 @@ from typing import Mapping, NamedTuple
 from ..calendar.index import epoch_us
 from ..calendar.business import BusinessCalendar
 from ..calendar.duration import Duration
+from ..core.memo import remember
 
 
 _WEEKDAY_UNITS = {"minutes": "business_minutes", "hours": "business_hours", "days": "business_days"}
@@ -142,8 +143,8 @@ class _Timing:
         self.mode, self.clock, self.first_us, self.second_us = "levels", None, 0, 0
         if first.weekdays_only and second.weekdays_only:
             clock = _clock(timezone, True)
-            # weekday levels count business_* units on that clock: _resolve gives (business, microseconds)
-            first_us, second_us = (clock._resolve(level.counted, False)[1] for level in (first, second))
+            # weekday levels count business_* units on that clock
+            first_us, second_us = (clock.business_us(level.counted) for level in (first, second))
             if first_us > 0 and second_us > 0:
                 self.mode, self.clock, self.first_us, self.second_us = "business", clock, first_us, second_us
         elif not (first.weekdays_only or second.weekdays_only) \
@@ -155,7 +156,7 @@ class _Timing:
         """(first-level, second-level, total) deadlines."""
         mode, a, b = self.mode, self.first_us, self.second_us
         if mode == "business":
-            add = self.clock._add_business
+            add = self.clock.add_business_us
             first, total = add(created_at, epoch_us(created_at), (a, a + b))
             if escalated_at is None:
                 return first, total, total
@@ -230,11 +231,7 @@ class OperatorBook:
             timing = self._timings.get((sla.id, timezone))
             if timing is None:
                 timing = self._timings[(sla.id, timezone)] = _Timing(sla, timezone)
-        prepared = (sla, location is not None, timing)
-        if len(self._prepared) >= _PREPARED_SIZE:
-            self._prepared.clear()
-        self._prepared[location_id] = prepared
-        return prepared
+        return remember(self._prepared, location_id, (sla, location is not None, timing), _PREPARED_SIZE)
 
     def locations_of(self, sla_id: str) -> list[Location]:
         """Locations bound to ``sla_id`` (for the default SLA: also those bound to nothing)."""

@@ -44,10 +44,10 @@ from ruamel.yaml.tokens import CommentToken
 
 from ..policy.checks import run_checks
 from ..core.errors import PolicyError, Problem, TriageError
+from ..core.suggest import close_matches, did_you_mean, hint
 from ..policy.loader import PolicyDocument, display_path, policy_files, read_policy_text
 from ..sla.operator import OperatorBook
 from ..policyset import PolicySet
-from ..policy.schemas import did_you_mean
 from ..policy.versions import group_versions
 from ..policy.yaml_reader import YamlError, iter_documents
 
@@ -272,18 +272,16 @@ class PolicyEditor:
     def sla(self, sla_id: str):
         """The SLA ``sla_id``; ``TriageError`` with a suggestion if unknown."""
         if sla_id not in self.book.slas:
-            hint, _ = did_you_mean(sla_id, self.book.slas)
             known = ", ".join(self.book.slas) or "none"
-            raise TriageError(f"unknown SLA {sla_id!r}{hint} (SLAs: {known})")
+            raise TriageError(f"unknown SLA {sla_id!r}{hint(did_you_mean(sla_id, self.book.slas))} (SLAs: {known})")
         return self.book.slas[sla_id]
 
     def location(self, location_id: str):
         """The location ``location_id``; ``TriageError`` with similar ids if unknown."""
         if location_id not in self.book.locations:
-            close = difflib.get_close_matches(location_id, list(self.book.locations), n=3, cutoff=0.6)
-            hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
-            raise TriageError(f"unknown location {location_id!r}{hint}; "
-                              "to add a new location, bind it with --create --name NAME")
+            close = close_matches(location_id, self.book.locations, n=3)
+            raise TriageError(f"unknown location {location_id!r}{hint(close)} "
+                              "(to add a new location, bind it with --create --name NAME)")
         return self.book.locations[location_id]
 
     # ------------------------------------------------------------------ edits

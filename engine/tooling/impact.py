@@ -193,19 +193,10 @@ def summarise(pairs: Iterable[tuple[int, Any, Any]], base: dict, head: dict, top
 
 
 # --------------------------------------------------------------------------- in two processes
-@dataclass(frozen=True)
-class PolicySource:
-    """Where a policy set comes from: a directory, or a directory as of a git revision."""
-
-    path: str
-    rev: str | None = None
-
-    def load(self) -> Any:
-        from ..policyset import PolicySet  # the policy set module imports this one
-        return PolicySet.at_revision(self.rev, self.path) if self.rev else PolicySet.load(self.path)
+# A source is a ``PolicySource`` (engine.policyset): picklable, and ``load()`` gives its PolicySet.
 
 
-def _outcomes_of_file(source: PolicySource, tickets: str, input_format: str, done: Any = None) -> tuple[dict, list]:
+def _outcomes_of_file(source: Any, tickets: str, input_format: str, done: Any = None) -> tuple[dict, list]:
     """Worker: load ``source``, evaluate every ticket of the file; (description, [(line, outcome)]).
     ``done``, a shared value, follows the bytes read."""
     from ..facts.reader import read_tickets
@@ -224,7 +215,7 @@ def _outcomes_of_file(source: PolicySource, tickets: str, input_format: str, don
     return _describe(policies), out
 
 
-def compare_files(base: PolicySource, head: PolicySource, tickets: str, *, input_format: str = "auto",
+def compare_files(base: Any, head: Any, tickets: str, *, input_format: str = "auto",
                   top: int = 10, jobs: int = 2, progress: Callable[[int], None] | None = None) -> ImpactReport:
     """Like ``compare`` for a ticket file, evaluating base and head in parallel processes.
 

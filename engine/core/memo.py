@@ -1,0 +1,41 @@
+"""Bounded memos: the per-ticket caches whose keys come from input, so they must not grow without end.
+
+Each memo is a plain ``dict``, read at full dict speed (``memo.get(key)``,
+``memo[key]``) on the hot path; only a miss stores, through :func:`remember`,
+which first empties the dict when it holds ``limit`` entries.  Emptying is
+cheaper than LRU bookkeeping on every hit, and a full memo refills from the
+next misses.  Values are pure functions of their keys, so a lost entry only
+costs its recomputation.
+
+Every memo that uses it, with its key and bound:
+
+=====================================================  ===================================  ================
+memo                                                   key                                  bound
+=====================================================  ===================================  ================
+``engine.calendar.index._OFFSETS_US``                  a fixed-offset ``timezone``          4,096
+``BusinessCalendar._resolved`` (calendar.business)     ``(duration, negate)``               4,096 per calendar
+``BusinessCalendar._resolved_many``                    ``id()`` of a tuple of durations     4,096 per calendar
+``OperatorBook._prepared`` (sla.operator)              a ticket's ``location_id``           65,536 per book
+``RuleEvaluator._ruleset_memos`` (rules.runtime)       a ruleset's part of a signature      ``memo_size`` (65,536) each
+``RuleEvaluator._mask_ids``                            bit mask of the fired rules          ``memo_size`` (65,536)
+``Evaluator._plans`` (evaluation.evaluator)            a ticket's ``created_at`` date       8,192
+``Evaluator`` outcomes, one per TriagePolicy version   matched rule ids                     65,536 each
+=====================================================  ===================================  ================
+
+(``RuleEvaluator`` also memoises whole signatures in a ``functools.lru_cache`` of
+``memo_size``; other ``lru_cache``\\ s key on policy data, not on tickets.)
+"""
+from __future__ import annotations
+
+from typing import TypeVar
+
+V = TypeVar("V")
+
+
+def remember(memo: dict, key: object, value: V, limit: int) -> V:
+    """Store ``memo[key] = value`` and return ``value``; empty ``memo`` first if it already holds
+    ``limit`` entries (so it never holds more than ``max(limit, 1)``)."""
+    if len(memo) >= limit:
+        memo.clear()
+    memo[key] = value
+    return value

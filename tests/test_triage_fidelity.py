@@ -231,3 +231,61 @@ def test_an_unlisted_location_gets_the_default_and_says_it_is_unknown(policies):
     known = policies.evaluate(_ticket(location_id="loc-aarhus-harbour")).to_dict()["operator_sla"]
     assert unknown["default"] is True and unknown["known_location"] is False
     assert known["known_location"] is True
+
+
+@pytest.mark.slow
+@settings(max_examples=400, deadline=None)
+@given(st.lists(tickets, min_size=1, max_size=8))
+def test_memoised_review_equals_the_review_computed_whole(facts_list):
+    """The review joined from per-ruleset memos equals the one computed over the whole signature,
+    whatever the order in which the memos were filled."""
+    policies = _FRESH.setdefault("set", PolicySet.load(POLICIES))
+    triage = policies._compiled.triage_versions[-1]
+    evaluator = triage.evaluator
+    for facts in facts_list:
+        ticket = triage.validate_ticket(_ticket(**facts))
+        matched, review = evaluator.match_and_review(ticket)
+        signature = evaluator._signature_of(ticket)
+        assert matched == evaluator.match_uncached(ticket)
+        assert review == _reference_review(evaluator.compiled, signature)
+
+
+_FRESH: dict = {}
+_OPS = {"eq": int.__eq__, "ne": int.__ne__, "gt": int.__gt__, "gte": int.__ge__, "lt": int.__lt__,
+        "lte": int.__le__}
+
+
+def _reference_review(compiled, signature):
+    """The review by its definition, one compiled alternative at a time (a slow loop, no memo)."""
+    n_slots = len(compiled.slots)
+    best, missing = 9, set()
+    for rule, terms in zip(compiled.rules, compiled.terms):
+        if rule.priority is None:
+            continue
+        rank = RANK[rule.priority]
+        for term in terms:
+            known_true, lacking, false = False, set(), False
+            for name, op, n in term:
+                spec = compiled.fields[name]
+                code = signature[spec.source]
+                if spec.transform == "present":
+                    value = int(code is not None)
+                elif code is None:
+                    source = spec.source
+                    slot = source if source < n_slots else compiled.patterns[source - n_slots][0]
+                    lacking.add(compiled.slots[slot].fact)
+                    continue
+                else:
+                    value = int(code in spec.members) if spec.transform == "member" else code
+                if _OPS[op](value, n):
+                    known_true = True
+                else:
+                    false = True
+            if not false and known_true and lacking:
+                if rank < best:
+                    best, missing = rank, set(lacking)
+                elif rank == best:
+                    missing |= lacking
+    if best == 9:
+        return None
+    return (f"P{best + 1}", tuple(sorted(missing)), best)

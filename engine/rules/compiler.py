@@ -119,6 +119,7 @@ class RulesetSpec:
     fields: tuple[FieldSpec, ...]
     rule_positions: tuple[int, ...]
     key: tuple[int, ...] = ()
+    alternatives: tuple[tuple[int, tuple[tuple[str, str, int], ...]], ...] = ()  # (rule position, atoms)
 
 
 @dataclass(frozen=True)
@@ -364,25 +365,26 @@ def compile_rules(rules: list[RuleDef] | tuple[RuleDef, ...], *, checked: bool =
     for group in _group(sources, cardinality):
         chunk: dict[str, dict] = {}
         chunk_fields: set[str] = set()
-        chunk_rules: list[int] = []
+        chunk_terms: list[tuple[int, tuple]] = []
         for position, term in (alternatives[k] for k in group):
             fields = {a[0] for a in term}
             if len(chunk) >= MAX_RULES_PER_RULESET or len(chunk_fields | fields) > MAX_FIELDS_PER_FACT:
-                rulesets.append(_ruleset(chunk, chunk_fields, chunk_rules, atoms))
-                chunk, chunk_fields, chunk_rules = {}, set(), []
+                rulesets.append(_ruleset(chunk, chunk_fields, chunk_terms, atoms))
+                chunk, chunk_fields, chunk_terms = {}, set(), []
             chunk[f"t{len(chunk)}"] = {"all": [{"m": _term_json(term)}], "run": str(position)}
             chunk_fields |= fields
-            chunk_rules.append(position)
+            chunk_terms.append((position, tuple(sorted(term))))
         if chunk:
-            rulesets.append(_ruleset(chunk, chunk_fields, chunk_rules, atoms))
+            rulesets.append(_ruleset(chunk, chunk_fields, chunk_terms, atoms))
     terms = tuple(tuple(tuple(sorted(term)) for term in rule_terms) for rule_terms in compiled_terms)
     return CompiledRules(rules, slots, patterns, tuple(rulesets), terms, dict(atoms.fields))
 
 
-def _ruleset(chunk: dict, chunk_fields: set, chunk_rules: list, atoms: "_Atoms") -> RulesetSpec:
+def _ruleset(chunk: dict, chunk_fields: set, chunk_terms: list, atoms: "_Atoms") -> RulesetSpec:
     fields = tuple(atoms.fields[name] for name in sorted(chunk_fields))
     key = tuple(sorted({f.source for f in fields}))
-    return RulesetSpec(json.dumps(chunk, sort_keys=True), fields, tuple(dict.fromkeys(chunk_rules)), key)
+    positions = tuple(dict.fromkeys(position for position, _ in chunk_terms))
+    return RulesetSpec(json.dumps(chunk, sort_keys=True), fields, positions, key, tuple(chunk_terms))
 
 
 def _cardinality(slot: Slot) -> int:

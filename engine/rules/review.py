@@ -10,8 +10,9 @@ would settle it.  The candidate is the highest priority of an open
 alternative, with the facts that the open alternatives of that priority lack.
 A decision shows it as ``review`` when it is higher than the decided priority.
 
-Routes have no priority and are skipped.  The result depends on the signature
-only, so the runtime memoises it beside the matched rules.
+Routes have no priority and are skipped.  Each ruleset's share of the review
+depends only on the inputs that ruleset reads, so the runtime memoises it with
+that ruleset's matches, and the whole result with the matched rules.
 """
 from __future__ import annotations
 
@@ -40,18 +41,51 @@ class Review(NamedTuple):
 
 _PY_OP = {"eq": "==", "ne": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
+Part = tuple  # (rank, missing facts as a frozenset): the best open alternative of one ruleset
+
+
+def review_parts(compiled: CompiledRules) -> tuple[Callable[[tuple], Part | None], ...]:
+    """One function per ruleset: ``signature -> (rank, missing facts) | None``, the highest priority
+    among that ruleset's open alternatives and the facts those lack.
+
+    A ruleset's part depends only on the signature's values at the ruleset's ``key`` (the inputs its
+    alternatives read), so the runtime memoises it with the ruleset's matches; :func:`combine` joins
+    the parts of all rulesets into the ticket's review."""
+    return tuple(_generate(compiled, [(compiled.rules[position].priority, term)
+                                      for position, term in spec.alternatives], f"<review of ruleset {k}>")
+                 for k, spec in enumerate(compiled.rulesets))
+
+
+def combine(parts) -> Review | None:
+    """The review of a ticket from the parts of every ruleset (None entries ignored)."""
+    best, missing = len(PRIORITIES), None
+    for part in parts:
+        if part is None:
+            continue
+        rank, facts = part
+        if rank < best:
+            best, missing = rank, set(facts)
+        elif rank == best:
+            missing |= facts
+    return None if missing is None else Review(PRIORITIES[best], tuple(sorted(missing)), best)
+
 
 def review_function(compiled: CompiledRules) -> Callable[[tuple], Review | None]:
-    """``signature -> Review | None``: the candidate of the highest open priority (see the module doc).
+    """``signature -> Review | None`` over every ruleset (the uncached path)."""
+    parts = review_parts(compiled)
+    return lambda signature: combine(part(signature) for part in parts)
 
-    Generated once per policy as straight-line code, one block per alternative, P1's first (a loop
-    over tests cost about 50 µs a ticket, paid on every whole-signature memo miss)::
+
+def _generate(compiled: CompiledRules, alternatives: list[tuple[str | None, tuple]], name: str):
+    """Straight-line code for ``alternatives`` ((priority, atoms) pairs), the highest priority first
+    (a loop over tests cost about 50 µs a ticket)::
 
         u = ()                                       # facts this alternative lacks
         if <no test is known FALSE>:
             if c3 is None: u += ("extent",)          # one line per test that can be unknown
             if u and len(u) < <tests>: missing.update(u)   # open: some test known TRUE, some unknown
-    """
+
+    Routes (no priority) are skipped."""
     n_slots = len(compiled.slots)
     fields = compiled.fields or {}
 
@@ -61,48 +95,45 @@ def review_function(compiled: CompiledRules) -> Callable[[tuple], Review | None]
         return compiled.slots[compiled.patterns[source - n_slots][0]].fact
 
     by_rank: list[list[tuple]] = [[] for _ in PRIORITIES]
-    for rule, terms in zip(compiled.rules, compiled.terms):
-        if rule.priority is not None:  # routes give no priority
-            by_rank[PRIORITIES.index(rule.priority)].extend(terms)
+    for priority, term in alternatives:
+        if priority is not None:
+            by_rank[PRIORITIES.index(priority)].append(term)
 
-    env: dict = {"Review": Review}
+    env: dict = {}
     width = n_slots + len(compiled.patterns)
     lines = ["def review(signature):"]
     if width:
         lines.append(f"    {', '.join(f'c{i}' for i in range(width))}{',' if width == 1 else ''} = signature")
     for rank, terms in enumerate(by_rank):
-        if not terms:
-            continue
-        lines.append("    missing = set()")
+        blocks = []
         for term in terms:
             false_if, unknown = [], []
-            for name, op, n in term:
-                spec = fields[name]
+            for atom_name, op, n in term:
+                spec = fields[atom_name]
                 c = f"c{spec.source}"
                 if spec.transform == "present":  # presence is always known
-                    false_if.append(f"(({c} is not None) {_PY_OP[op]} {bool(n)}) is False"
-                                    if op in ("eq", "ne") else f"not ((0 if {c} is None else 1) {_PY_OP[op]} {n})")
+                    false_if.append(f"not ((0 if {c} is None else 1) {_PY_OP[op]} {n})")
                     continue
                 if spec.transform == "member":
                     key = f"_members{len(env)}"
                     env[key] = spec.members
-                    value = f"({c} in {key})"
-                    false_if.append(f"({c} is not None and not (int{value} {_PY_OP[op]} {n}))")
+                    false_if.append(f"({c} is not None and not (int({c} in {key}) {_PY_OP[op]} {n}))")
                 else:
                     false_if.append(f"({c} is not None and not ({c} {_PY_OP[op]} {n}))")
                 unknown.append((c, fact_of(spec.source)))
-            if not unknown:
-                continue  # every test known: matched or not, never open
-            condition = " or ".join(false_if)
-            lines.append(f"    if not ({condition}):")
-            lines.append("        u = ()")
-            for c, fact in unknown:
-                lines.append(f"        if {c} is None: u += ({fact!r},)")
-            lines.append(f"        if u and len(u) < {len(term)}: missing.update(u)")
-        lines.append(f"    if missing: return Review({PRIORITIES[rank]!r}, tuple(sorted(missing)), {rank})")
+            if not unknown or len(term) == 1:
+                continue  # nothing can be unknown, or nothing else could be known TRUE: never open
+            blocks.append(f"    if not ({' or '.join(false_if)}):")
+            blocks.append("        u = ()")
+            blocks.extend(f"        if {c} is None: u += ({fact!r},)" for c, fact in unknown)
+            blocks.append(f"        if u and len(u) < {len(term)}: missing.update(u)")
+        if blocks:
+            lines.append("    missing = set()")
+            lines.extend(blocks)
+            lines.append(f"    if missing: return ({rank}, frozenset(missing))")
     lines.append("    return None")
     source = "\n".join(lines) + "\n"
-    exec(compile(source, "<ticket review>", "exec"), env)
+    exec(compile(source, name, "exec"), env)
     review = env["review"]
     review.source = source  # for debugging
     return review

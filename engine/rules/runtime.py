@@ -38,7 +38,7 @@ import durable_rules_engine
 from durable import engine as durable_engine
 
 from .compiler import CompiledRules
-from .review import Review, review_function
+from .review import Review, combine, review_function, review_parts
 from ..core.errors import TriageError
 from ..core.memo import remember
 from ..facts.vocabulary import Fact, NormalisedTicket
@@ -128,8 +128,9 @@ class RuleEvaluator:
         self._memo_pairs = tuple(zip(self._ruleset_memos, self._projections))
         self._mask_ids: dict[int, tuple[str, ...]] = {}  # bit mask of positions -> rule ids in policy order
         self._review = review_function(compiled)
+        self._parts = review_parts(compiled)
         if memo_size > 0:
-            self._lookup = lru_cache(maxsize=memo_size)(self._evaluate_and_review)
+            self._lookup = lru_cache(maxsize=memo_size)(self._evaluate_grouped)
         else:
             self._lookup = self._evaluate_and_review_uncached
 
@@ -199,11 +200,13 @@ class RuleEvaluator:
                                for name, spec in zip(names, self.compiled.rulesets))
         self._host = host
 
-    def _evaluate_grouped(self, signature: tuple) -> tuple[str, ...]:
-        """Matched rules from the per-ruleset memos; only rulesets not seen with
-        their part of ``signature`` are asked (all in one locked call)."""
+    def _evaluate_grouped(self, signature: tuple) -> tuple[tuple[str, ...], Review | None]:
+        """Matched rules and the review from the per-ruleset memos; only rulesets not seen with
+        their part of ``signature`` are asked (all in one locked call).  Each memo maps the ruleset's
+        projection of the signature to (bit mask of the rules it fired, its share of the review)."""
         mask = 0
         missing = None
+        parts = []
         for k, (memo, project) in enumerate(self._memo_pairs):
             found = memo.get(project(signature))
             if found is None:
@@ -211,52 +214,51 @@ class RuleEvaluator:
                     missing = []
                 missing.append(k)
             else:
-                mask |= found
+                mask |= found[0]
+                parts.append(found[1])
         if missing:
-            mask |= _mask(self._ask_durable(signature, missing))
+            for k, fired in zip(missing, self._ask_durable(signature, missing)):
+                # each ruleset's own answer: the alternatives of one rule may sit in several rulesets,
+                # and each memo must hold what its ruleset fired, whatever another one fired too
+                entry = (_mask(fired), self._parts[k](signature))
+                remember(self._ruleset_memos[k], self._projections[k](signature), entry, self._memo_size)
+                mask |= entry[0]
+                parts.append(entry[1])
         ids = self._mask_ids.get(mask)
         if ids is None:
             ids = remember(self._mask_ids, mask, tuple(rule_id for p, rule_id in enumerate(self._ids) if mask >> p & 1),
                            self._memo_size)
-        return ids
+        return ids, combine(parts)
 
-    def _ask_durable(self, signature: tuple, which, remember_fired: bool = True) -> set[int]:
-        """Assert ``signature`` into the rulesets ``which``; the positions of the rules that fired.
-        With ``remember_fired``, each ruleset's answer goes into its memo."""
+    def _ask_durable(self, signature: tuple, which) -> list[set[int]]:
+        """Assert ``signature`` into the rulesets ``which``; per ruleset, the positions of the rules
+        that fired."""
         with self._lock:
             if self._closed:
                 raise TriageError("the rule evaluator was closed")
             if self._host is None:
                 self._build_host()
-            fired: set[int] = set()
+            answers: list[set[int]] = []
             self._owner = threading.get_ident()
             try:
                 for k in which:
-                    # each ruleset's own answer: the alternatives of one rule may sit in several rulesets,
-                    # and each memo must hold what its ruleset fired, whatever another one fired too
                     self._fired = mine = set()
                     name, ruleset, fields = self._rulesets[k]
                     self._assert_one(name, ruleset, fields, signature)
-                    fired |= mine
-                    if remember_fired:
-                        remember(self._ruleset_memos[k], self._projections[k](signature), _mask(mine),
-                                 self._memo_size)
+                    answers.append(mine)
             except TriageError:
                 self._host = None  # rebuild before the next evaluation
                 raise
             finally:
                 self._fired = self._owner = None
             self.durable_calls += 1
-        return fired
-
-    def _evaluate_and_review(self, signature: tuple) -> tuple[tuple[str, ...], Review | None]:
-        return self._evaluate_grouped(signature), self._review(signature)
+        return answers
 
     def _evaluate_and_review_uncached(self, signature: tuple) -> tuple[tuple[str, ...], Review | None]:
         return self._evaluate_signature(signature), self._review(signature)
 
     def _evaluate_signature(self, signature: tuple) -> tuple[str, ...]:
-        fired = self._ask_durable(signature, range(len(self.compiled.rulesets)), remember_fired=False)
+        fired = set().union(*self._ask_durable(signature, range(len(self.compiled.rulesets))))
         ids = self._ids
         return tuple(ids[p] for p in sorted(fired))
 

@@ -1,9 +1,9 @@
 """Evaluation throughput of this checkout against an older commit, side by side in one run.
 
-    python bench/bench_versions.py BASE_REV [--n 100000] [--rounds 5] [--seed 7]
+    python bench/bench_versions.py BASE_REV [--head REV] [--n 100000] [--rounds 5] [--seed 7]
 
-Checks ``BASE_REV`` out into a temporary git worktree (nothing in this work
-tree changes), generates ``--n`` tickets once with the *base* commit's
+Checks ``BASE_REV`` (and ``--head REV``, else this work tree is the head) out
+into temporary git worktrees (nothing in this work tree changes), generates ``--n`` tickets once with the *base* commit's
 generator (``bench/_gen.py``, so every ticket is valid under both vocabularies)
 and writes them to a JSONL file.  Then, for ``--rounds`` rounds, it runs one
 fresh process per side, alternating which goes first; each process loads its
@@ -51,6 +51,7 @@ def _run(side: Path, tickets: Path) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("base", help="git revision to compare against, e.g. HEAD~3")
+    parser.add_argument("--head", help="git revision to measure instead of this work tree")
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
@@ -58,6 +59,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="triage-bench-") as tmp:
         base = Path(tmp) / "base"
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(base), args.base], check=True)
+        head = ROOT
+        if args.head:
+            head = Path(tmp) / "head"
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(head), args.head],
+                           check=True)
         try:
             tickets = Path(tmp) / "tickets.jsonl"
             gen = (f"import sys, json; sys.path.insert(0, {str(base / 'bench')!r}); import _gen; "
@@ -66,14 +72,15 @@ def main() -> int:
             subprocess.run([sys.executable, "-c", gen], check=True)
             results: dict[str, list[dict]] = {"base": [], "head": []}
             for k in range(args.rounds):
-                order = [("base", base), ("head", ROOT)]
+                order = [("base", base), ("head", head)]
                 for name, side in (order if k % 2 == 0 else order[::-1]):
                     results[name].append(_run(side, tickets))
         finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)], check=False)
-    rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                         text=True).stdout.strip()
-    print(f"{args.n:,} tickets, {args.rounds} rounds, alternating; base {args.base}, head {rev} (work tree)")
+            for side in {base, head} - {ROOT}:
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(side)], check=False)
+    rev = args.head or subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                      text=True).stdout.strip() + " (work tree)"
+    print(f"{args.n:,} tickets, {args.rounds} rounds, alternating; base {args.base}, head {rev}")
     medians = {}
     for name in ("base", "head"):
         runs = results[name]

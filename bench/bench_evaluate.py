@@ -284,7 +284,7 @@ def shipped_spec() -> dict:
 
 
 def shipped_rules() -> list[dict]:
-    """triage.yaml's rules, then one flat rule per table cell (policy order), as ``{id, priority, when}``
+    """triage.yaml's rules, then one flat rule per table cell (policy order), as ``{id, kind, priority, when}``
     with ``when`` a tree of ``("all", [...])``, ``("any", [...])`` and ``("test", fact, op, value)``.
 
     Named conditions (``{condition: name}``) are inlined; a cell is its row's equality and its column's
@@ -293,7 +293,7 @@ def shipped_rules() -> list[dict]:
     named: dict[str, tuple] = {}
     for name, entry in (spec.get("conditions") or {}).items():  # one may use those defined before it
         named[name] = _tree(entry["when"], named)
-    out = [{"id": rule["id"], "priority": rule["priority"], "when": _tree(rule["when"], named)}
+    out = [{"id": rule["id"], "kind": "rule", "priority": rule["priority"], "when": _tree(rule["when"], named)}
            for rule in spec.get("rules", [])]
     for table in spec.get("tables") or []:
         columns = table["columns"]
@@ -307,7 +307,7 @@ def shipped_rules() -> list[dict]:
                 parts = [{table["rows"]: row}, col_when]
                 if "when" in table:
                     parts.insert(0, table["when"])
-                out.append({"id": f"{table['id']}.{row}.{col_name}", "priority": priority,
+                out.append({"id": f"{table['id']}.{row}.{col_name}", "kind": "cell", "priority": priority,
                             "when": _tree({"all": parts}, named)})
     return out
 
@@ -546,7 +546,8 @@ def main(argv: list[str] | None = None) -> int:
                         f"the file has {routes}")
     ranks = {r["id"]: PRIORITY_ORDER.index(r["priority"]) for r in rules}
     print(f"{args.n:,} tickets generated in {gen_s:.1f} s (seed {args.seed}); policies: {POLICIES}  "
-          f"({sum('.' not in r['id'] for r in rules)} rules, {sum('.' in r['id'] for r in rules)} table cells); Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
+          f"({sum(r['kind'] == 'rule' for r in rules)} rules, {sum(r['kind'] == 'cell' for r in rules)} table cells); "
+          f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.2f}")
 
     # ---- memory of triage's evaluate_many over all tickets, before anything else grows the process:

@@ -255,7 +255,8 @@ def test_eight_threads_get_identical_results(workers):
                 **({"w": bool(k % 2)} if k % 5 else {})} for k in range(150)]
     types = {name: decl["type"] for name, decl in spec.items()}
     expected = [oracle.matched(rules, t, types) for t in tickets]
-    for memo_size in (0, 65536):
+    # memo_size 3: the answers outgrow a generation of memos again and again, while 8 threads look up
+    for memo_size in (0, 3, 65536):
         answer = workers.request({"op": "threads", "facts": spec, "rules": rules, "tickets": tickets,
                                   "threads": 8, "rounds": 2, "memo_size": memo_size})
         assert answer["errors"] == []

@@ -443,8 +443,21 @@ def signature_function(compiled: CompiledRules) -> Callable[[Mapping], tuple]:
 
     An absent fact (or ``None``) is ``None`` in every position.
     """
+    env, body, codes = signature_code(compiled)
+    lines = ["def signature(ticket):", *body, f"    return ({', '.join(codes)}{',' if len(codes) == 1 else ''})"]
+    source = "\n".join(lines) + "\n"
+    exec(compile(source, "<ticket signature>", "exec"), env)
+    signature = env["signature"]
+    signature.source = source  # for debugging
+    return signature
+
+
+def signature_code(compiled: CompiledRules) -> tuple[dict, list[str], list[str]]:
+    """The body of :func:`signature_function` (indented lines reading ``ticket``), the globals it
+    needs, and the names of the local variables that hold the signature's codes, in order: for
+    generated code that uses the codes without building the tuple (see engine.rules.memos)."""
     env: dict = {"_type": type, "_str": str, "_bisect_left": bisect_left}
-    lines = ["def signature(ticket):", "    get = ticket.get"]
+    lines = ["    get = ticket.get"]
     codes = []
     for k, slot in enumerate(compiled.slots):
         v, c = f"v{k}", f"c{k}"
@@ -470,9 +483,4 @@ def signature_function(compiled: CompiledRules) -> Callable[[Mapping], tuple]:
         lines.append(f"    p{n} = get({fact!r})")
         lines.append(f"    m{n} = None if p{n} is None else 0 if _search{n}(p{n}) is None else 1")
         codes.append(f"m{n}")
-    lines.append(f"    return ({', '.join(codes)}{',' if len(codes) == 1 else ''})")
-    source = "\n".join(lines) + "\n"
-    exec(compile(source, "<ticket signature>", "exec"), env)
-    signature = env["signature"]
-    signature.source = source  # for debugging
-    return signature
+    return env, lines, codes

@@ -15,12 +15,13 @@ Conventions (each one neutralises a measured hazard; see
   the process whenever the state ran no action (``state.c``).
 * All Host access is serialised by a lock; the evaluator is safe to share
   across threads.
-* Matched rules are memoised exactly, on two levels: by the whole ticket
-  *signature* (see :class:`engine.rules.compiler.CompiledRules`) in a bounded LRU,
-  and per ruleset by the projection of the signature onto the inputs that
-  ruleset reads (rules are grouped by the facts they read, so these keys have
-  small domains and hit even when whole signatures rarely repeat).  Only
-  misses of both reach durable-rules.  ``memo_size=0`` turns memoisation off.
+* Matched rules (and the review) are memoised exactly per ruleset, by the
+  projection of the ticket *signature* (see
+  :class:`engine.rules.compiler.CompiledRules`) onto the inputs that ruleset
+  reads: rule alternatives are grouped by the facts they read, so these keys
+  have small domains and hit even when whole signatures rarely repeat.  The
+  rulesets' entries are then joined through one more memo.  Only a ruleset's
+  miss reaches durable-rules.  ``memo_size=0`` turns memoisation off.
 * A durable exception never escapes as-is: it becomes a ``TriageError`` and the
   Host is rebuilt before the next evaluation.
 """
@@ -32,15 +33,14 @@ import json
 import threading
 import weakref
 from collections.abc import Mapping
-from functools import lru_cache
 
 import durable_rules_engine
 from durable import engine as durable_engine
 
-from .compiler import CompiledRules
+from .compiler import CompiledRules, signature_code
+from .memos import Memos, generate_lookup
 from .review import Review, combine, review_function, review_parts
 from ..core.errors import TriageError
-from ..core.memo import remember
 from ..facts.vocabulary import Fact, NormalisedTicket
 
 DEFAULT_MEMO_SIZE = 65536
@@ -122,28 +122,28 @@ class RuleEvaluator:
         with self._lock:
             self._build_host()
         self._memo_size = memo_size
-        # per ruleset: projection of the signature -> bit mask of the rule positions that fired
-        self._ruleset_memos: tuple[dict, ...] = tuple({} for _ in compiled.rulesets)
         self._projections = tuple(_projection(spec.key) for spec in compiled.rulesets)
-        self._memo_pairs = tuple(zip(self._ruleset_memos, self._projections))
-        self._mask_ids: dict[int, tuple[str, ...]] = {}  # bit mask of positions -> rule ids in policy order
         self._review = review_function(compiled)
         self._parts = review_parts(compiled)
+        self._number_lock = threading.Lock()  # numbering answers and starting generations
         if memo_size > 0:
-            self._lookup = lru_cache(maxsize=memo_size)(self._evaluate_grouped)
+            self._renew()
         else:
-            self._lookup = self._evaluate_and_review_uncached
+            self._lookup = lambda ticket: self._evaluate_and_review_uncached(self._signature(ticket))
 
     # ----------------------------------------------------------------- public
 
     def match(self, ticket: NormalisedTicket) -> tuple[str, ...]:
         """Ids of all rules whose condition is TRUE for ``ticket``, in policy order."""
-        return self._lookup(self._signature_of(ticket))[0]
+        return self.match_and_review(ticket)[0]
 
     def match_and_review(self, ticket: NormalisedTicket) -> tuple[tuple[str, ...], Review | None]:
         """``(match(ticket), review)``: the review candidate of :mod:`engine.rules.review`,
         memoised with the match."""
-        return self._lookup(self._signature_of(ticket))
+        try:
+            return self._lookup(ticket)
+        except (TypeError, AttributeError) as exc:
+            raise TriageError(f"ticket is not normalised (validate it first): {exc}") from None
 
     def match_uncached(self, ticket: NormalisedTicket) -> tuple[str, ...]:
         """Like :meth:`match` but always asks durable-rules (for tests and diagnostics)."""
@@ -155,9 +155,23 @@ class RuleEvaluator:
         except (TypeError, AttributeError) as exc:
             raise TriageError(f"ticket is not normalised (validate it first): {exc}") from None
 
-    def cache_info(self):
-        """``functools`` cache statistics, or None when memoisation is off."""
-        return getattr(self._lookup, "cache_info", lambda: None)()
+    def cache_info(self) -> dict | None:
+        """Sizes of the current memos (None when memoisation is off)."""
+        if self._memo_size <= 0:
+            return None
+        memos = self._memos
+        return {"rulesets": [len(m) for m in memos.rulesets], "answers": [len(a) for a in memos.answers],
+                "joined": len(memos.joined), "durable_calls": self.durable_calls}
+
+    def _renew(self) -> None:
+        """Start a new generation of memos, with its lookup function (see :mod:`engine.rules.memos`)."""
+        memos = Memos(len(self.compiled.rulesets), self._memo_size)
+        keys = tuple(spec.key for spec in self.compiled.rulesets)
+        args = (memos, keys, lambda signature: self._evaluate_grouped(signature, memos),
+                lambda numbers: memos.join(numbers, self._ids, combine))
+        self._memos = memos
+        self._by_signature = generate_lookup(*args)
+        self._lookup = generate_lookup(*args, signature=signature_code(self.compiled))
 
     def close(self) -> None:
         """Free the durable rulesets now.  The evaluator cannot be used afterwards."""
@@ -200,35 +214,37 @@ class RuleEvaluator:
                                for name, spec in zip(names, self.compiled.rulesets))
         self._host = host
 
-    def _evaluate_grouped(self, signature: tuple) -> tuple[tuple[str, ...], Review | None]:
-        """Matched rules and the review from the per-ruleset memos; only rulesets not seen with
-        their part of ``signature`` are asked (all in one locked call).  Each memo maps the ruleset's
-        projection of the signature to (bit mask of the rules it fired, its share of the review)."""
-        mask = 0
+    def _evaluate_grouped(self, signature: tuple, memos: Memos) -> tuple[tuple[str, ...], Review | None]:
+        """Matched rules and the review for ``signature``: rulesets whose memo lacks their part are
+        asked (in one locked call to durable-rules) and their answers numbered and remembered."""
+        numbers: list = []
         missing = None
-        parts = []
-        for k, (memo, project) in enumerate(self._memo_pairs):
-            found = memo.get(project(signature))
-            if found is None:
+        for k, project in enumerate(self._projections):
+            number = memos.rulesets[k].get(project(signature))
+            if number is None:
                 if missing is None:
                     missing = []
                 missing.append(k)
-            else:
-                mask |= found[0]
-                parts.append(found[1])
+            numbers.append(number)
         if missing:
-            for k, fired in zip(missing, self._ask_durable(signature, missing)):
-                # each ruleset's own answer: the alternatives of one rule may sit in several rulesets,
-                # and each memo must hold what its ruleset fired, whatever another one fired too
-                entry = (_mask(fired), self._parts[k](signature))
-                remember(self._ruleset_memos[k], self._projections[k](signature), entry, self._memo_size)
-                mask |= entry[0]
-                parts.append(entry[1])
-        ids = self._mask_ids.get(mask)
-        if ids is None:
-            ids = remember(self._mask_ids, mask, tuple(rule_id for p, rule_id in enumerate(self._ids) if mask >> p & 1),
-                           self._memo_size)
-        return ids, combine(parts)
+            answers = self._ask_durable(signature, missing)
+            with self._number_lock:
+                current = memos is self._memos  # else another thread started a new generation
+                for k, fired in zip(missing, answers if current else ()):
+                    # each ruleset's own answer: the alternatives of one rule may sit in several rulesets,
+                    # and each memo must hold what its ruleset fired, whatever another one fired too
+                    number = memos.number(k, (_mask(fired), self._parts[k](signature)))
+                    if number is None:  # this generation is full
+                        self._renew()
+                        current = False
+                        break
+                    memos.remember_projection(k, self._projections[k](signature), number)
+                    numbers[k] = number
+            if not current:  # start over on the newest generation (outside the lock)
+                return self._by_signature(signature)
+        numbers = tuple(numbers)
+        found = memos.joined.get(numbers)
+        return memos.join(numbers, self._ids, combine) if found is None else found
 
     def _ask_durable(self, signature: tuple, which) -> list[set[int]]:
         """Assert ``signature`` into the rulesets ``which``; per ruleset, the positions of the rules

@@ -16,8 +16,8 @@ memo                                                   key                      
 ``BusinessCalendar._resolved`` (calendar.business)     ``(duration, negate)``               4,096 per calendar
 ``BusinessCalendar._resolved_many``                    ``id()`` of a tuple of durations     4,096 per calendar
 ``OperatorBook._prepared`` (sla.operator)              a ticket's ``location_id``           65,536 per book
-``RuleEvaluator._ruleset_memos`` (rules.runtime)       a ruleset's part of a signature      ``memo_size`` (65,536) each
-``RuleEvaluator._mask_ids``                            bit mask of the fired rules          ``memo_size`` (65,536)
+``RuleEvaluator`` core: ``ruleset_memos`` (runtime)    a ruleset's part of a signature      ``memo_size`` (65,536) each
+``RuleEvaluator`` core: ``mask_ids``                   bit mask of the fired rules          ``memo_size`` (65,536)
 ``Evaluator._plans`` (evaluation.evaluator)            a ticket's ``created_at`` date       8,192
 ``Evaluator`` outcomes, one per TriagePolicy version   matched rule ids                     65,536 each
 =====================================================  ===================================  ================

@@ -474,6 +474,6 @@ def signature_function(compiled: CompiledRules) -> Callable[[Mapping], tuple]:
     lines.append(f"    return ({', '.join(codes)}{',' if len(codes) == 1 else ''})")
     source = "\n".join(lines) + "\n"
     exec(compile(source, "<ticket signature>", "exec"), env)
-    signature = env["signature"]
+    signature = env.pop("signature")  # its globals are env: left there, it would be a reference cycle
     signature.source = source  # for debugging
     return signature

@@ -184,6 +184,26 @@ class PolicySet:
             raise TriageError("this policy set has no TriagePolicy")
         return ticket_schema(self._compiled.triage_versions[-1].facts)
 
+    # ------------------------------------------------------------------ releasing
+    def close(self) -> None:
+        """Free the rules engine's native state (durable-rules rulesets) now; idempotent.
+
+        Evaluating afterwards raises ``TriageError``; everything else (calendars, documents) still
+        works.  Dropping the last reference to the set frees the same state, so a service that
+        reloads its policies need not call this; ``with PolicySet.load(...) as policies:`` does."""
+        for triage in self._compiled.triage_versions:
+            triage.evaluator.close()
+
+    @property
+    def closed(self) -> bool:
+        return any(triage.evaluator.closed for triage in self._compiled.triage_versions)
+
+    def __enter__(self) -> "PolicySet":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def __repr__(self) -> str:
         return f"<PolicySet {self._path} {len(self._documents)} documents {self._digest[:19]}>"
 

@@ -6,12 +6,14 @@ no code with ``engine``: Kleene three-valued logic, True / False / None.
 * a test of an absent fact is None (unknown), except ``exists``;
 * ``all``: False if any False, else None if any None, else True; ``any`` dual;
   ``not`` keeps None;
-* numbers compare by value, datetimes as instants, ``matches`` is ``re.search``.
+* numbers compare by value, datetimes as instants, ``matches`` is an RE2 search
+  (``re2.search`` on the UTF-8 text, as the engine documents).
 """
 from __future__ import annotations
 
-import re
 from datetime import datetime
+
+import re2
 
 
 def _instant(value):
@@ -51,7 +53,7 @@ def _test(op, arg, ticket, name, ftype):
         return None
     x = _scalar(ticket[name], ftype)
     if op == "matches":
-        return re.search(arg, x) is not None
+        return re2.search(arg.encode("utf-8", "surrogatepass"), x.encode("utf-8", "surrogatepass")) is not None
     if op in ("in", "not_in"):
         found = any(x == _scalar(a, ftype) for a in arg)
         return found if op == "in" else not found

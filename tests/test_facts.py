@@ -74,7 +74,7 @@ def test_default_vocabulary_is_clean():
     ({"e": {"type": "enum", "values": ["a", "b", "a"]}}, [(("e", "values", 2), "duplicate enum value 'a'")]),
     ({"e": {"type": "enum", "values": ["a", 3]}}, [(("e", "values", 1), "enum value must be a string, got integer 3")]),
     ({"s": {"type": "string", "pattern": "(["}},
-     [(("s", "pattern"), "invalid regular expression: unterminated character set at position 1")]),
+     [(("s", "pattern"), "invalid regular expression '([': missing ]: [")]),
     ({"n": {"type": "integer", "minimum": 1.5}}, [(("n", "minimum"), "'minimum' must be an integer, got number 1.5")]),
     ({"n": {"type": "number", "maximum": True}},
      [(("n", "maximum"), "'maximum' must be a finite number, got boolean true")]),

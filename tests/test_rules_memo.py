@@ -35,11 +35,11 @@ def test_a_ticket_new_only_to_one_group_asks_durable_for_that_group_only():
             "workaround": False, "gdpr_breach_suspected": "none"}
     first = policies.evaluate(base)
     calls = evaluator.durable_calls
-    memo_sizes = [len(m) for m in evaluator._memos.rulesets]
+    memo_sizes = [len(m) for m in evaluator._core.memos.rulesets]
     # gdpr is read by one group only: the other groups answer from their memos
     second = policies.evaluate({**base, "id": "B", "gdpr_breach_suspected": "minor"})
     assert evaluator.durable_calls == calls + 1
-    grown = [len(m) - n for m, n in zip(evaluator._memos.rulesets, memo_sizes)]
+    grown = [len(m) - n for m, n in zip(evaluator._core.memos.rulesets, memo_sizes)]
     assert sorted(grown) == [0] * (len(grown) - 1) + [1]
     assert first.matched_rules == ("core-feature-down",)
     assert second.matched_rules == ("core-feature-down", "gdpr-minor")

@@ -163,3 +163,25 @@ def build_year(rules: CalendarRules, year: int, holidays: Mapping[date, str]) ->
                 cum.append(total)
             prev = e
     return YearIndex(year, day_starts, starts, ends, cum)
+
+
+def first_open_day(rules: CalendarRules) -> date | None:
+    """The first date of the calendar's supported years with opening hours (weekly or special, and
+    not a holiday), or None when it is never open there, so that no business time can be counted.
+
+    A calendar with weekly hours is open within its first week or two unless holidays close it, so
+    the search stops early; one that is never open costs one holiday table per supported year."""
+    if not rules.has_open_time:
+        return None
+    first, last = rules.holidays.years
+    if not any(rules.weekly):  # special hours only (they apply on holidays too)
+        days = [day for day, (hours, _) in rules.special.items() if hours and first <= day.year <= last]
+        return min(days, default=None)
+    for year in range(first, last + 1):
+        holidays = rules.holidays.for_year(year)
+        day, end = date(year, 1, 1), date(year, 12, 31)
+        while day <= end:
+            if day_hours(rules, day, holidays):
+                return day
+            day += ONE_DAY
+    return None

@@ -10,8 +10,8 @@ number, ``bool`` for boolean, an aware ``datetime`` for datetime and a new
 * Datetimes follow :func:`engine.facts.values.parse_rfc3339`.  A YAML loader may
   already have produced an aware ``datetime``; that is accepted too.  Naive
   values are errors.
-* A string's ``pattern`` is a Python regex applied with ``re.search``, like JSON
-  Schema's ``pattern``.
+* A string's ``pattern`` is an RE2 regex applied as a search, like JSON Schema's
+  ``pattern``, in linear time (ticket text comes from strangers: :mod:`engine.core.regex`).
 
 :func:`compile_ticket_validator` builds the per-fact checks once (the complete
 validator, which reports every problem) and a generated fast path for the
@@ -20,12 +20,12 @@ common ticket in front of it.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Callable
 
 from ..core.errors import Problem, TicketError
+from ..core.regex import searcher
 from ..core.suggest import did_you_mean
 from .values import describe, is_integer, json_type, parse_rfc3339
 from .vocabulary import (DEFAULT_MAX_LENGTH, MAX_EXTRA_FIELDS, MAX_REASON_LENGTH, PRIORITIES, Fact, FactSet,
@@ -44,7 +44,7 @@ class _Invalid(Exception):
 
 def _string_check(fact: Fact) -> Callable[[object], object]:
     limit = fact.max_length or DEFAULT_MAX_LENGTH
-    search = re.compile(fact.pattern).search if fact.pattern is not None else None
+    search = searcher(fact.pattern) if fact.pattern is not None else None
     pattern = fact.pattern
 
     def check(value):
@@ -54,7 +54,7 @@ def _string_check(fact: Fact) -> Callable[[object], object]:
             value = str(value)
         if len(value) > limit:
             raise _Invalid(f"string is longer than {limit} characters ({len(value)})")
-        if search is not None and search(value) is None:
+        if search is not None and not search(value):
             raise _Invalid(f"{describe(value)} does not match pattern {pattern!r}")
         return value
 
@@ -288,8 +288,8 @@ def _fast_validator(facts: Mapping[str, Fact], checks: dict,
             limit = fact.max_length or DEFAULT_MAX_LENGTH
             test = f"_type({v}) is not _str or len({v}) > {limit}"
             if fact.pattern is not None:
-                env[f"_search{k}"] = re.compile(fact.pattern).search
-                test += f" or _search{k}({v}) is None"
+                env[f"_search{k}"] = searcher(fact.pattern)
+                test += f" or not _search{k}({v})"
         elif fact.type == "enum":
             env[f"_allowed{k}"] = frozenset(fact.values)
             test = f"_type({v}) is not _str or {v} not in _allowed{k}"
@@ -341,7 +341,7 @@ def _fast_validator(facts: Mapping[str, Fact], checks: dict,
     lines.append("    return out")
     source = "\n".join(lines) + "\n"
     exec(compile(source, "<ticket validator>", "exec"), env)
-    validate = env["validate"]
+    validate = env.pop("validate")  # its globals are env: left there, it would be a reference cycle
     validate.source = source  # for debugging
     validate.slow = slow  # the complete validator (tests check the two agree)
     return validate

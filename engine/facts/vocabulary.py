@@ -5,8 +5,8 @@ Conventions
 * A fact declaration is a mapping with ``type`` (one of :data:`FACT_TYPES`),
   ``description``, ``required`` (default false), ``values`` (enum only),
   ``minimum``/``maximum`` (integer/number), ``max_length`` (string, default
-  1000) and ``pattern`` (string; a Python regex applied with ``re.search``,
-  like JSON Schema's ``pattern``).
+  1000) and ``pattern`` (string; an RE2 regex applied as a search, like JSON
+  Schema's ``pattern``, in linear time: see :mod:`engine.core.regex`).
 * Check paths are relative to the facts mapping, e.g. ``("users_affected", "minimum")``.
 * Tickets are validated against the parsed facts by :mod:`engine.facts.validator`
   (which says what a normalised ticket holds); their JSON Schema comes from
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..core.errors import PolicyError, Problem
+from ..core.regex import pattern_problem
 from ..core.suggest import did_you_mean
 from .values import describe, is_finite_number, is_integer, json_type
 
@@ -176,10 +177,9 @@ def _check_string_keys(name: str, ftype: str, decl: Mapping) -> Iterator[Problem
         elif not isinstance(value, str):
             yield Problem(f"'pattern' must be a string, got {describe(value)}", (name, "pattern"))
         else:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                yield Problem(f"invalid regular expression: {exc}", (name, "pattern"))
+            problem = pattern_problem(value)
+            if problem is not None:
+                yield Problem(problem, (name, "pattern"))
 
 
 def read_facts(spec_facts: object) -> tuple[FactSet | None, list[Problem]]:

@@ -9,15 +9,23 @@ reference that is unresolvable on some date is caught.
 
 A TriagePolicy is checked by compiling it (:func:`engine.rules.triage.compile_triage`,
 through a :class:`~engine.rules.triage.TriageCache` that loading then reuses).
+
+Beyond shapes and references, the checks ask what evaluation will need: a calendar that a
+priority counts business time on must be open on some day of its supported years (an error
+at the reference), and some TriagePolicy should be in effect today (a warning naming the
+first effective date: tickets created before it are rejected).
 """
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 from typing import Callable, Iterable, Iterator
 
 from ..calendar.business import check_calendar_spec
 from ..calendar.duration import Duration
-from ..core.errors import WARNING, Problem, TicketError
+from ..calendar.index import first_open_day
+from ..calendar.spec import compile_calendar_spec
+from ..core.errors import WARNING, Problem, TicketError, TriageError
 from ..core.suggest import did_you_mean
 from ..facts.validator import ticket_validator
 from ..rules.triage import TriageCache, TriageRules
@@ -29,9 +37,51 @@ Located = tuple[PolicyDocument, Problem]
 
 
 # --------------------------------------------------------------------------- per document
-def _check_calendar(doc: PolicyDocument) -> Iterator[Problem]:
-    for problem in check_calendar_spec(doc.spec):
+class _Openings:
+    """Per BusinessCalendar document, computed once: why it is never open in its supported years
+    (None when it is open some day, or when it does not compile: its errors are reported already),
+    and whether it has weekly hours (``business_days`` need them, or a ``business_day``)."""
+
+    def __init__(self) -> None:
+        self._found: dict[int, tuple[PolicyDocument, str | None, bool]] = {}
+
+    def _get(self, doc: PolicyDocument) -> tuple[PolicyDocument, str | None, bool]:
+        found = self._found.get(id(doc))
+        if found is None:
+            found = self._found[id(doc)] = (doc, *_openness(doc))
+        return found
+
+    def never_open(self, doc: PolicyDocument) -> str | None:
+        return self._get(doc)[1]
+
+    def has_business_day(self, doc: PolicyDocument) -> bool:
+        return self._get(doc)[2]
+
+
+def _openness(doc: PolicyDocument) -> tuple[str | None, bool]:
+    try:
+        rules = compile_calendar_spec(doc.name, doc.spec)
+        if first_open_day(rules) is not None:
+            return None, rules.business_day_us is not None
+    except TriageError:  # a calendar error: reported by its own check
+        return None, True
+    first, last = rules.holidays.years
+    if not rules.has_open_time:
+        why = "it has no opening hours"
+    else:
+        closers = "a holiday or closed by special_hours" if rules.special else "a holiday"
+        why = f"every day with opening hours is {closers}"
+    return f"is never open in {first}-{last} ({why})", rules.business_day_us is not None
+
+
+def _check_calendar(doc: PolicyDocument, openings: _Openings) -> Iterator[Problem]:
+    problems = list(check_calendar_spec(doc.spec))
+    for problem in problems:
         yield problem.prefixed("spec")
+    reason = openings.never_open(doc) if not any(p.is_error for p in problems) else None
+    if reason and "holiday" in reason:  # (no opening hours at all has its own warning)
+        yield Problem(f"the calendar {reason}: business durations on it cannot be computed",
+                      ("spec", "holidays" if "holidays" in doc.spec else "special_hours"), severity=WARNING)
 
 
 def _check_triage(compiled: TriageRules) -> Iterator[Problem]:
@@ -78,9 +128,9 @@ def _check_locations(doc: PolicyDocument) -> Iterator[Problem]:
                 yield problem
 
 
-# TriagePolicy: _check_triage, given the document's compiled facts and rules (see run_checks)
+# TriagePolicy: _check_triage, given the document's compiled facts and rules; BusinessCalendar:
+# _check_calendar, given the openings of this run (see run_checks)
 PER_DOCUMENT: dict[str, Callable[[PolicyDocument], Iterable[Problem]]] = {
-    "BusinessCalendar": _check_calendar,
     "PriorityTargets": _check_targets,
     "OperatorSLAs": _check_operator_slas,
     "Locations": _check_locations,
@@ -114,7 +164,8 @@ def _reference(doc: PolicyDocument, path: tuple, kind: str, name: str, names: di
     yield doc, Problem(f"unknown {what} {name!r}{when}{known}", path, suggestion=suggestion)
 
 
-def _snapshot_checks(docs: list[PolicyDocument], day: str, broken: frozenset) -> Iterator[Located]:
+def _snapshot_checks(docs: list[PolicyDocument], day: str, broken: frozenset,
+                     openings: _Openings) -> Iterator[Located]:
     by_kind: dict[str, dict[str, PolicyDocument]] = defaultdict(dict)
     for doc in docs:
         by_kind[doc.kind][doc.name] = doc
@@ -127,6 +178,7 @@ def _snapshot_checks(docs: list[PolicyDocument], day: str, broken: frozenset) ->
             if "calendar" in target:
                 yield from _reference(doc, ("spec", "priorities", priority, "calendar"), "BusinessCalendar",
                                       target["calendar"], calendars, "calendar", day, broken)
+        yield from _business_time_is_countable(doc, calendars, openings)
 
     policies = list(by_kind["TriagePolicy"].values())
     if len(policies) > 1:
@@ -144,6 +196,64 @@ def _snapshot_checks(docs: list[PolicyDocument], day: str, broken: frozenset) ->
 
     yield from _operator_checks(list(by_kind["OperatorSLAs"].values()), list(by_kind["Locations"].values()), day,
                                 {kind for kind, _ in broken})
+
+
+def _business_units(target) -> set[str]:
+    """The business units (business_hours, ...) of a priority's response and resolution targets."""
+    units = set()
+    for key in ("response", "resolution"):
+        if key in target:
+            try:
+                duration = Duration.parse(target[key])
+            except TriageError:  # reported by the schema
+                continue
+            if duration.is_business:
+                units.add(duration.unit)
+    return units
+
+
+def _business_time_is_countable(doc: PolicyDocument, calendars: dict[str, PolicyDocument],
+                                openings: _Openings) -> Iterator[Located]:
+    """Each calendar a priority counts business time on is open some day; ``business_days`` also
+    need weekly hours (or the calendar's ``business_day``).  Reported at the reference: the
+    priority's own ``calendar``, else the document's default."""
+    by_reference: dict[tuple, tuple[str, list[str], set[str]]] = {}
+    for priority, target in doc.spec["priorities"].items():
+        units = _business_units(target)
+        if not units:
+            continue
+        path = ("spec", "priorities", priority, "calendar") if "calendar" in target else ("spec", "calendar")
+        name = target.get("calendar", doc.spec["calendar"])
+        entry = by_reference.setdefault(path, (name, [], set()))
+        entry[1].append(priority)
+        entry[2].update(units)
+    for path, (name, priorities, units) in by_reference.items():
+        calendar = calendars.get(name)
+        if calendar is None:
+            continue  # an unknown calendar is reported as such
+        listed = _listed(priorities)
+        reason = openings.never_open(calendar)
+        if reason:
+            yield doc, Problem(f"calendar {name!r} {reason}, so the business-time targets of {listed} "
+                               "cannot be computed", path)
+        elif "business_days" in units and not openings.has_business_day(calendar):
+            yield doc, Problem(f"calendar {name!r} has no weekly hours, so the business_days targets of {listed} "
+                               "cannot be computed: give the calendar a business_day (e.g. '8 hours')", path)
+
+
+def _listed(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" and {items[-1]}"
+
+
+def _in_effect_today(docs: list[PolicyDocument], today: str) -> Iterator[Located]:
+    """A warning when no TriagePolicy is in effect yet: every ticket created before the first
+    effective date is rejected."""
+    policies = sorted((d for d in docs if d.kind == "TriagePolicy"), key=lambda d: d.effective_from or "")
+    if policies and all(d.effective_from and d.effective_from > today for d in policies):
+        first = policies[0]
+        yield first, Problem(f"no TriagePolicy is in effect yet: the first, {first.name!r}, takes effect on "
+                             f"{first.effective_from}, and a ticket created before then is rejected",
+                             ("metadata", "effective_from"), severity=WARNING)
 
 
 def _priorities_have_targets(doc: PolicyDocument, target_name: str, defined) -> Iterator[Located]:
@@ -260,14 +370,17 @@ def _policy_test_tickets(docs: list[PolicyDocument], triage: TriageCache) -> Ite
 
 # --------------------------------------------------------------------------- driver
 def run_checks(docs: list[PolicyDocument], broken: Iterable[tuple[str, str]] = (),
-               triage: TriageCache | None = None) -> list[Problem]:
+               triage: TriageCache | None = None, today: str | None = None) -> list[Problem]:
     """Every semantic problem of the schema-valid ``docs``, located and de-duplicated, in file order.
 
     Each TriagePolicy is compiled through ``triage`` (a new cache if None); pass the cache on to
-    ``compile_documents`` so that loading does not compile the documents again.
+    ``compile_documents`` so that loading does not compile the documents again.  ``today``
+    (``YYYY-MM-DD``, default: the local date) is the date a TriagePolicy should be in effect on.
     """
     triage = TriageCache() if triage is None else triage
-    checks = {**PER_DOCUMENT, "TriagePolicy": lambda doc: _check_triage(triage.get(doc))}
+    openings = _Openings()
+    checks = {**PER_DOCUMENT, "TriagePolicy": lambda doc: _check_triage(triage.get(doc)),
+              "BusinessCalendar": lambda doc: _check_calendar(doc, openings)}
     located: list[Located] = []
     for doc in docs:
         check = checks.get(doc.kind)
@@ -277,7 +390,8 @@ def run_checks(docs: list[PolicyDocument], broken: Iterable[tuple[str, str]] = (
     located.extend(_duplicate_versions(groups))
     located.extend(_policy_test_tickets(docs, triage))
     for day in change_dates(docs):
-        located.extend(_snapshot_checks(snapshot(groups, day), day, frozenset(broken)))
+        located.extend(_snapshot_checks(snapshot(groups, day), day, frozenset(broken), openings))
+    located.extend(_in_effect_today(docs, today or date.today().isoformat()))
     out: dict = {}
     for doc, problem in located:
         placed = doc.locate(problem)

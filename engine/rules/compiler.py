@@ -16,8 +16,8 @@ What durable-rules gets (see ``notes/durable-rules-constructs.md`` for why):
     without ``$ex``/``$nex``).
   - ``s<k>``: 1/0, the code is in the set of an ``in``/``not_in`` with several
     values (absent fact: no field).
-  - ``m<k>``: 1/0, a ``matches`` regex found a match (Python ``re.search``;
-    absent fact: no field).
+  - ``m<k>``: 1/0, a ``matches`` regex found a match (an RE2 search, linear in
+    the text: :mod:`engine.core.regex`; absent fact: no field).
 
   So ticket strings, floats, big integers and datetimes never reach the C core,
   and type strictness (``10`` vs ``10.0``) cannot bite.
@@ -36,7 +36,6 @@ What durable-rules gets (see ``notes/durable-rules-constructs.md`` for why):
 from __future__ import annotations
 
 import json
-import re
 from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ from typing import Callable
 
 from .conditions import AllOf, Condition, Leaf, Not, leaves, parse_condition, reads
 from ..core.errors import PolicyError, Problem
+from ..core.regex import searcher
 from ..core.suggest import did_you_mean
 from ..facts.values import describe, json_type
 from ..facts.vocabulary import PRIORITIES, Fact
@@ -439,7 +439,8 @@ def signature_function(compiled: CompiledRules) -> Callable[[Mapping], tuple]:
     * ``code``: the index among the literals; any other value (or type) gets ``len(literals)``;
       only real booleans get a boolean literal's code (``1`` is not ``True``);
     * ``presence``: ``0``;
-    * then one ``0``/``1`` per ``matches`` pattern (``re.search``).
+    * then one ``0``/``1`` per ``matches`` pattern (an RE2 search: linear time, whatever the
+      pattern and the text).
 
     An absent fact (or ``None``) is ``None`` in every position.
     """
@@ -447,7 +448,7 @@ def signature_function(compiled: CompiledRules) -> Callable[[Mapping], tuple]:
     lines = ["def signature(ticket):", *body, f"    return ({', '.join(codes)}{',' if len(codes) == 1 else ''})"]
     source = "\n".join(lines) + "\n"
     exec(compile(source, "<ticket signature>", "exec"), env)
-    signature = env["signature"]
+    signature = env.pop("signature")  # its globals are env: left there, it would be a reference cycle
     signature.source = source  # for debugging
     return signature
 
@@ -478,9 +479,9 @@ def signature_code(compiled: CompiledRules) -> tuple[dict, list[str], list[str]]
             lines.append(f"    {c} = None if {v} is None else 0")
         codes.append(c)
     for n, (k, pattern) in enumerate(compiled.patterns):
-        env[f"_search{n}"] = re.compile(pattern).search
+        env[f"_search{n}"] = searcher(pattern)
         fact = compiled.slots[k].fact
         lines.append(f"    p{n} = get({fact!r})")
-        lines.append(f"    m{n} = None if p{n} is None else 0 if _search{n}(p{n}) is None else 1")
+        lines.append(f"    m{n} = None if p{n} is None else 1 if _search{n}(p{n}) else 0")
         codes.append(f"m{n}")
     return env, lines, codes

@@ -15,8 +15,11 @@ Semantics (Kleene three-valued logic; a rule matches iff its condition is TRUE):
 * ``all`` is FALSE if any part is FALSE, else UNKNOWN if any is UNKNOWN, else
   TRUE; ``any`` is the dual; ``not`` swaps TRUE and FALSE and keeps UNKNOWN.
   So a missing fact never satisfies a condition that needs it, even under ``not``.
-* ``matches`` uses Python ``re.search`` (unanchored, like JSON Schema ``pattern``);
-  anchor with ``^...$`` for a full match.
+* ``matches`` is a search (unanchored, like Python's ``re.search`` and JSON Schema
+  ``pattern``) with RE2, which runs in time linear in the ticket's text: anchor with
+  ``^...$`` for a full match.  A pattern RE2 does not support (backreferences,
+  lookaround) is a load-time Problem; see :mod:`engine.core.regex` for where RE2's
+  semantics differ from Python's (``\\d``, ``\\w`` are ASCII; ``$`` is the very end).
 * numbers compare by value (``10 == 10.0``); datetimes compare as instants
   (offsets are irrelevant); strings and enums compare exactly (case-sensitive).
 
@@ -27,13 +30,14 @@ and hashable.  Problem paths are relative to ``when``, e.g.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Union
 
 from ..core.errors import Problem
+from ..core.regex import pattern_problem, searcher
 from ..core.suggest import did_you_mean
 from ..facts.values import describe, json_type, parse_rfc3339
 from ..facts.vocabulary import Fact
@@ -234,10 +238,9 @@ def _parse_op(fact: Fact, op, value, path, problems) -> Leaf | None:
         if not isinstance(value, str):
             problems.append(Problem(f"'matches' needs a regular expression string, got {describe(value)}", path))
             return None
-        try:
-            re.compile(value)
-        except re.error as exc:
-            problems.append(Problem(f"invalid regular expression {value!r}: {exc}", path))
+        problem = pattern_problem(value)
+        if problem is not None:
+            problems.append(Problem(problem, path))
             return None
         return Leaf(fact.name, fact.type, op, value)
     if op in ("in", "not_in"):
@@ -352,8 +355,11 @@ def _leaf_value(leaf: Leaf, ticket: Mapping) -> bool | None:
     if op == "not_in":
         return value not in leaf.value
     if op == "matches":
-        return re.search(leaf.value, value) is not None
+        return _searcher(leaf.value)(value)
     return _ORDER_OPS[op](value, leaf.value)
+
+
+_searcher = lru_cache(maxsize=256)(searcher)  # patterns come from policies, not tickets
 
 
 # --------------------------------------------------------------------------- what a condition reads

@@ -100,6 +100,6 @@ def generate_lookup(memos: Memos, keys: tuple[tuple[int, ...], ...], slow: Calla
               "    return _join(key) if found is None else found"]
     source = "\n".join(lines) + "\n"
     exec(compile(source, "<ruleset memos>", "exec"), env)
-    lookup = env["lookup"]
+    lookup = env.pop("lookup")  # its globals are env: left there, it would be a reference cycle
     lookup.source = source  # for debugging
     return lookup

@@ -134,6 +134,6 @@ def _generate(compiled: CompiledRules, alternatives: list[tuple[str | None, tupl
     lines.append("    return None")
     source = "\n".join(lines) + "\n"
     exec(compile(source, name, "exec"), env)
-    review = env["review"]
+    review = env.pop("review")  # its globals are env: left there, it would be a reference cycle
     review.source = source  # for debugging
     return review

@@ -20,10 +20,21 @@ Conventions (each one neutralises a measured hazard; see
   :class:`engine.rules.compiler.CompiledRules`) onto the inputs that ruleset
   reads: rule alternatives are grouped by the facts they read, so these keys
   have small domains and hit even when whole signatures rarely repeat.  The
-  rulesets' entries are then joined through one more memo.  Only a ruleset's
-  miss reaches durable-rules.  ``memo_size=0`` turns memoisation off.
+  rulesets' answers are then joined through one more memo (see
+  :mod:`engine.rules.memos`).  Only a ruleset's miss reaches durable-rules.
+  ``memo_size=0`` turns memoisation off.
 * A durable exception never escapes as-is: it becomes a ``TriageError`` and the
   Host is rebuilt before the next evaluation.
+* Native memory is released when the evaluator is closed (:meth:`RuleEvaluator.close`)
+  or dropped (a ``weakref.finalize``; nothing the native side holds refers back to
+  the evaluator, so dropping the last reference is enough, without waiting for the
+  cycle collector).  durable's ``deleteRuleset`` frees the ruleset but not the pools
+  of the state its facts were asserted under (about 850 KiB per ruleset), and
+  ``delete_state`` frees them but crashes on a state that never completed an
+  action (it frees two pointers nobody initialised).  So every ruleset carries one
+  extra *closing* rule, on a field no ticket fact has: releasing asserts the closing
+  fact, whose action completes (durable then sets those pointers to NULL), then
+  deletes the state, then the ruleset.
 """
 from __future__ import annotations
 
@@ -47,11 +58,35 @@ DEFAULT_MEMO_SIZE = 65536
 _SID = "0"
 
 
+_CLOSING = "closing"  # the closing rule's name, action and field (compiled fields are v/h/s/m<n>)
+_CLOSING_RULE = {"all": [{"m": {_CLOSING: 1}}], "run": _CLOSING}
+_CLOSED = -1  # what the closing action records
+
+
+class _Collector:
+    """Where the actions record the rule positions that fire during one call.  Shared by an
+    evaluator's core and its Host; refers to neither."""
+
+    __slots__ = ("fired", "owner", "stray")
+
+    def __init__(self) -> None:
+        self.fired: set[int] | None = None
+        self.owner: int | None = None
+        self.stray = 0  # actions run outside an evaluation (must stay 0)
+
+    def record(self, position: int) -> None:
+        fired = self.fired
+        if fired is None or threading.get_ident() != self.owner:
+            self.stray += 1
+            return
+        fired.add(position)
+
+
 class _Host(durable_engine.Host):
     """A durable Host with no timer threads whose actions record rule positions."""
 
-    def __init__(self, on_fire):
-        self._on_fire = on_fire
+    def __init__(self, collector: _Collector):
+        self._collector = collector
         super().__init__()
 
     def _run(self):
@@ -62,11 +97,11 @@ class _Host(durable_engine.Host):
         pass
 
     def get_action(self, action_name):
-        position = int(action_name)
-        on_fire = self._on_fire
+        position = _CLOSED if action_name == _CLOSING else int(action_name)
+        record = self._collector.record
 
         def action(c):  # exactly one parameter: durable treats two as an async action
-            on_fire(position)
+            record(position)
 
         return action
 
@@ -89,137 +124,112 @@ def _mask(positions) -> int:
     return mask
 
 
-def _release_handles(handles):
-    for handle in handles:
-        try:
-            durable_rules_engine.delete_ruleset(handle)
-        except Exception:  # pragma: no cover - best effort at teardown
-            pass
+class _Core:
+    """Everything an evaluation touches: the Host and its native rulesets, the lock, the memos.
 
+    It never refers to its :class:`RuleEvaluator`, so the evaluator is freed as soon as it is
+    dropped, and its finalizer (:meth:`release`) frees the native side."""
 
-class RuleEvaluator:
-    """Evaluates compiled rules for normalised tickets; thread-safe.
-
-    ``facts`` is accepted for symmetry with the loader and is not needed: the
-    compiled rules carry the fact types they use.
-    """
-
-    def __init__(self, compiled: CompiledRules, facts: Mapping[str, Fact] | None = None,
-                 memo_size: int = DEFAULT_MEMO_SIZE):
+    def __init__(self, compiled: CompiledRules, memo_size: int, signature):
         self.compiled = compiled
-        self._ids = tuple(rule.id for rule in compiled.rules)
-        self._signature = compiled.signature_function()
-        self._lock = threading.Lock()
-        self._fired: set[int] | None = None
-        self._owner: int | None = None
-        self._fact_ids = itertools.count()
-        self._host: _Host | None = None
-        self._handles: list[int] = []
-        self._closed = False
-        self.stray_actions = 0  # actions run outside an evaluation (must stay 0)
-        self.durable_calls = 0  # evaluations that reached durable-rules (cache misses)
-        self._finalizer = weakref.finalize(self, _release_handles, self._handles)
-        with self._lock:
-            self._build_host()
-        self._memo_size = memo_size
-        self._projections = tuple(_projection(spec.key) for spec in compiled.rulesets)
-        self._review = review_function(compiled)
-        self._parts = review_parts(compiled)
-        self._number_lock = threading.Lock()  # numbering answers and starting generations
+        self.ids = tuple(rule.id for rule in compiled.rules)
+        self.lock = threading.Lock()
+        self.collector = _Collector()
+        self.fact_ids = itertools.count()
+        self.host: _Host | None = None
+        self.rulesets: tuple = ()
+        self.handles: list[int] = []
+        self.touched: set[int] = set()  # rulesets that hold a state (a fact was asserted into them)
+        self.closed = False
+        self.durable_calls = 0
+        self.memo_size = memo_size
+        self.projections = tuple(_projection(spec.key) for spec in compiled.rulesets)
+        self.review = review_function(compiled)
+        self.parts = review_parts(compiled)
+        self.number_lock = threading.Lock()  # numbering answers and starting generations of memos
+        self.memos: Memos | None = None
         if memo_size > 0:
-            self._renew()
+            self.renew()
         else:
-            self._lookup = lambda ticket: self._evaluate_and_review_uncached(self._signature(ticket))
+            self.lookup = lambda ticket: self.evaluate_and_review_uncached(signature(ticket))
+        with self.lock:
+            self.build_host()
 
-    # ----------------------------------------------------------------- public
-
-    def match(self, ticket: NormalisedTicket) -> tuple[str, ...]:
-        """Ids of all rules whose condition is TRUE for ``ticket``, in policy order."""
-        return self.match_and_review(ticket)[0]
-
-    def match_and_review(self, ticket: NormalisedTicket) -> tuple[tuple[str, ...], Review | None]:
-        """``(match(ticket), review)``: the review candidate of :mod:`engine.rules.review`,
-        memoised with the match."""
-        try:
-            return self._lookup(ticket)
-        except (TypeError, AttributeError) as exc:
-            raise TriageError(f"ticket is not normalised (validate it first): {exc}") from None
-
-    def match_uncached(self, ticket: NormalisedTicket) -> tuple[str, ...]:
-        """Like :meth:`match` but always asks durable-rules (for tests and diagnostics)."""
-        return self._evaluate_signature(self._signature_of(ticket))
-
-    def _signature_of(self, ticket: NormalisedTicket) -> tuple:
-        try:
-            return self._signature(ticket)
-        except (TypeError, AttributeError) as exc:
-            raise TriageError(f"ticket is not normalised (validate it first): {exc}") from None
-
-    def cache_info(self) -> dict | None:
-        """Sizes of the current memos (None when memoisation is off)."""
-        if self._memo_size <= 0:
-            return None
-        memos = self._memos
-        return {"rulesets": [len(m) for m in memos.rulesets], "answers": [len(a) for a in memos.answers],
-                "joined": len(memos.joined), "durable_calls": self.durable_calls}
-
-    def _renew(self) -> None:
-        """Start a new generation of memos, with its lookup function (see :mod:`engine.rules.memos`)."""
-        memos = Memos(len(self.compiled.rulesets), self._memo_size)
+    def renew(self) -> None:
+        """Start a new generation of memos, with its lookup functions (see :mod:`engine.rules.memos`).
+        The closures refer to this core and the memos, never to the evaluator."""
+        memos = Memos(len(self.compiled.rulesets), self.memo_size)
         keys = tuple(spec.key for spec in self.compiled.rulesets)
-        args = (memos, keys, lambda signature: self._evaluate_grouped(signature, memos),
-                lambda numbers: memos.join(numbers, self._ids, combine))
-        self._memos = memos
-        self._by_signature = generate_lookup(*args)
-        self._lookup = generate_lookup(*args, signature=signature_code(self.compiled))
+        args = (memos, keys, lambda signature: self.evaluate_grouped(signature, memos),
+                lambda numbers: memos.join(numbers, self.ids, combine))
+        self.memos = memos
+        self.by_signature = generate_lookup(*args)
+        self.lookup = generate_lookup(*args, signature=signature_code(self.compiled))
 
-    def close(self) -> None:
-        """Free the durable rulesets now.  The evaluator cannot be used afterwards."""
-        with self._lock:
-            self._closed = True
-            self._host = None
-            self._finalizer()
+    # ----------------------------------------------------------------- the Host
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    # ----------------------------------------------------------------- internals
-
-    def _on_fire(self, position: int) -> None:
-        fired = self._fired
-        if fired is None or threading.get_ident() != self._owner:
-            self.stray_actions += 1
-            return
-        fired.add(position)
-
-    def _build_host(self) -> None:
-        """Create a fresh Host with every ruleset.  Caller holds the lock."""
-        if self._host is not None:
-            self._host = None
-            _release_handles(self._handles)
-            self._handles.clear()
-        host = _Host(self._on_fire)
+    def build_host(self) -> None:
+        """Create a fresh Host with every ruleset (plus its closing rule).  Caller holds the lock."""
+        self.drop_host(trust_states=False)
+        host = _Host(self.collector)
         names = tuple(f"triage{k}" for k in range(len(self.compiled.rulesets)))
         try:
-            host.set_rulesets({name: json.loads(spec.definition)
+            host.set_rulesets({name: {**json.loads(spec.definition), _CLOSING: dict(_CLOSING_RULE)}
                                for name, spec in zip(names, self.compiled.rulesets)})
         except Exception as exc:
             raise TriageError(f"the rules engine rejected a compiled ruleset: {exc}") from None
         finally:
-            self._handles.extend(rs._handle for rs in host._ruleset_list)
-        self._rulesets = tuple((name, host.get_ruleset(name), spec.fields)
-                               for name, spec in zip(names, self.compiled.rulesets))
-        self._host = host
+            self.handles.extend(rs._handle for rs in host._ruleset_list)
+        self.rulesets = tuple((name, host.get_ruleset(name), spec.fields)
+                              for name, spec in zip(names, self.compiled.rulesets))
+        self.host = host
 
-    def _evaluate_grouped(self, signature: tuple, memos: Memos) -> tuple[tuple[str, ...], Review | None]:
+    def drop_host(self, trust_states: bool) -> None:
+        """Free the Host's native rulesets.  ``trust_states``: every state is between two
+        evaluations (not after a durable error), so it can be deleted safely.  Caller holds the lock."""
+        host, self.host = self.host, None
+        if trust_states and host is not None:
+            for k in sorted(self.touched):
+                self.delete_state(host, *self.rulesets[k][:2])
+        self.touched.clear()
+        for handle in self.handles:
+            try:
+                durable_rules_engine.delete_ruleset(handle)
+            except Exception:  # pragma: no cover - best effort at teardown
+                pass
+        self.handles.clear()
+        self.rulesets = ()
+        if host is not None:  # durable's Host and Rulesets refer to each other; no need to wait for gc
+            host._ruleset_list.clear()
+            host._ruleset_directory.clear()
+
+    def delete_state(self, host: _Host, name: str, ruleset) -> None:
+        """Complete one action in the ruleset's state (the closing rule), then delete the state."""
+        collector = self.collector
+        collector.fired, collector.owner = set(), threading.get_ident()
+        try:
+            host.assert_fact(name, {"sid": _SID, "id": "closing", _CLOSING: 1})
+            if _CLOSED in collector.fired:
+                ruleset.delete_state(_SID)
+        except Exception:  # pragma: no cover - the state is then left to deleteRuleset (a leak, not a crash)
+            pass
+        finally:
+            collector.fired = collector.owner = None
+
+    def release(self) -> None:
+        """Free the native side now; later evaluations raise ``TriageError``.  Idempotent."""
+        with self.lock:
+            self.closed = True
+            self.drop_host(trust_states=True)
+
+    # ----------------------------------------------------------------- evaluation
+
+    def evaluate_grouped(self, signature: tuple, memos: Memos) -> tuple[tuple[str, ...], Review | None]:
         """Matched rules and the review for ``signature``: rulesets whose memo lacks their part are
         asked (in one locked call to durable-rules) and their answers numbered and remembered."""
         numbers: list = []
         missing = None
-        for k, project in enumerate(self._projections):
+        for k, project in enumerate(self.projections):
             number = memos.rulesets[k].get(project(signature))
             if number is None:
                 if missing is None:
@@ -227,66 +237,68 @@ class RuleEvaluator:
                 missing.append(k)
             numbers.append(number)
         if missing:
-            answers = self._ask_durable(signature, missing)
-            with self._number_lock:
-                current = memos is self._memos  # else another thread started a new generation
+            answers = self.ask_durable(signature, missing)
+            with self.number_lock:
+                current = memos is self.memos  # else another thread started a new generation
                 for k, fired in zip(missing, answers if current else ()):
                     # each ruleset's own answer: the alternatives of one rule may sit in several rulesets,
                     # and each memo must hold what its ruleset fired, whatever another one fired too
-                    number = memos.number(k, (_mask(fired), self._parts[k](signature)))
+                    number = memos.number(k, (_mask(fired), self.parts[k](signature)))
                     if number is None:  # this generation is full
-                        self._renew()
+                        self.renew()
                         current = False
                         break
-                    memos.remember_projection(k, self._projections[k](signature), number)
+                    memos.remember_projection(k, self.projections[k](signature), number)
                     numbers[k] = number
             if not current:  # start over on the newest generation (outside the lock)
-                return self._by_signature(signature)
+                return self.by_signature(signature)
         numbers = tuple(numbers)
         found = memos.joined.get(numbers)
-        return memos.join(numbers, self._ids, combine) if found is None else found
+        return memos.join(numbers, self.ids, combine) if found is None else found
 
-    def _ask_durable(self, signature: tuple, which) -> list[set[int]]:
+    def evaluate_and_review_uncached(self, signature: tuple) -> tuple[tuple[str, ...], Review | None]:
+        return self.evaluate_signature(signature), self.review(signature)
+
+    def evaluate_signature(self, signature: tuple) -> tuple[str, ...]:
+        fired = set().union(*self.ask_durable(signature, range(len(self.compiled.rulesets))))
+        ids = self.ids
+        return tuple(ids[p] for p in sorted(fired))
+
+    def ask_durable(self, signature: tuple, which) -> list[set[int]]:
         """Assert ``signature`` into the rulesets ``which``; per ruleset, the positions of the rules
         that fired."""
-        with self._lock:
-            if self._closed:
-                raise TriageError("the rule evaluator was closed")
-            if self._host is None:
-                self._build_host()
+        with self.lock:
+            if self.closed:
+                raise TriageError("the rule evaluator was closed (its policy set was closed)")
+            if self.host is None:
+                self.build_host()
             answers: list[set[int]] = []
-            self._owner = threading.get_ident()
+            collector = self.collector
+            collector.owner = threading.get_ident()
             try:
                 for k in which:
-                    self._fired = mine = set()
-                    name, ruleset, fields = self._rulesets[k]
-                    self._assert_one(name, ruleset, fields, signature)
+                    collector.fired = mine = set()
+                    name, ruleset, fields = self.rulesets[k]
+                    self.touched.add(k)
+                    self.assert_one(name, ruleset, fields, signature)
                     answers.append(mine)
             except TriageError:
-                self._host = None  # rebuild before the next evaluation
+                self.drop_host(trust_states=False)  # rebuilt before the next evaluation
                 raise
             finally:
-                self._fired = self._owner = None
+                collector.fired = collector.owner = None
             self.durable_calls += 1
         return answers
 
-    def _evaluate_and_review_uncached(self, signature: tuple) -> tuple[tuple[str, ...], Review | None]:
-        return self._evaluate_signature(signature), self._review(signature)
-
-    def _evaluate_signature(self, signature: tuple) -> tuple[str, ...]:
-        fired = set().union(*self._ask_durable(signature, range(len(self.compiled.rulesets))))
-        ids = self._ids
-        return tuple(ids[p] for p in sorted(fired))
-
-    def _assert_one(self, name, ruleset, fields, signature) -> None:
-        fact = {"sid": _SID, "id": str(next(self._fact_ids))}
+    def assert_one(self, name, ruleset, fields, signature) -> None:
+        fact = {"sid": _SID, "id": str(next(self.fact_ids))}
         for spec in fields:
             code = signature[spec.source]
             if spec.transform == "present":
                 fact[spec.name] = 0 if code is None else 1
             elif code is not None:
                 fact[spec.name] = code if spec.transform == "value" else int(code in spec.members)
-        host = self._host
+        host = self.host
         try:
             try:
                 host.assert_fact(name, fact)
@@ -298,3 +310,82 @@ class RuleEvaluator:
             pass  # retracting a fact that matched nothing
         except Exception as exc:
             raise TriageError(f"the rules engine failed while evaluating a ticket: {exc}") from None
+
+
+def _closed(ticket_or_signature):
+    raise TriageError("the rule evaluator was closed (its policy set was closed)")
+
+
+class RuleEvaluator:
+    """Evaluates compiled rules for normalised tickets; thread-safe.
+
+    ``facts`` is accepted for symmetry with the loader and is not needed: the
+    compiled rules carry the fact types they use.  :meth:`close` (or ``with``) frees
+    the native rulesets now; dropping the evaluator frees them too.
+    """
+
+    def __init__(self, compiled: CompiledRules, facts: Mapping[str, Fact] | None = None,
+                 memo_size: int = DEFAULT_MEMO_SIZE):
+        self.compiled = compiled
+        self._signature = compiled.signature_function()
+        self._core = core = _Core(compiled, memo_size, self._signature)
+        self._finalizer = weakref.finalize(self, core.release)
+        self._finalizer.atexit = False  # at exit the process's memory goes anyway
+
+    # ----------------------------------------------------------------- public
+
+    @property
+    def stray_actions(self) -> int:
+        """Actions run outside an evaluation (must stay 0)."""
+        return self._core.collector.stray
+
+    @property
+    def durable_calls(self) -> int:
+        """Evaluations that reached durable-rules (cache misses)."""
+        return self._core.durable_calls
+
+    @property
+    def closed(self) -> bool:
+        return self._core.closed
+
+    def match(self, ticket: NormalisedTicket) -> tuple[str, ...]:
+        """Ids of all rules whose condition is TRUE for ``ticket``, in policy order."""
+        return self.match_and_review(ticket)[0]
+
+    def match_and_review(self, ticket: NormalisedTicket) -> tuple[tuple[str, ...], Review | None]:
+        """``(match(ticket), review)``: the review candidate of :mod:`engine.rules.review`,
+        memoised with the match."""
+        try:
+            return self._core.lookup(ticket)
+        except (TypeError, AttributeError) as exc:
+            raise TriageError(f"ticket is not normalised (validate it first): {exc}") from None
+
+    def match_uncached(self, ticket: NormalisedTicket) -> tuple[str, ...]:
+        """Like :meth:`match` but always asks durable-rules (for tests and diagnostics)."""
+        return self._core.evaluate_signature(self._signature_of(ticket))
+
+    def _signature_of(self, ticket: NormalisedTicket) -> tuple:
+        try:
+            return self._signature(ticket)
+        except (TypeError, AttributeError) as exc:
+            raise TriageError(f"ticket is not normalised (validate it first): {exc}") from None
+
+    def cache_info(self) -> dict | None:
+        """Sizes of the current memos (None when memoisation is off)."""
+        memos = self._core.memos
+        if memos is None:
+            return None
+        return {"rulesets": [len(m) for m in memos.rulesets], "answers": [len(a) for a in memos.answers],
+                "joined": len(memos.joined), "durable_calls": self.durable_calls}
+
+    def close(self) -> None:
+        """Free the durable rulesets now.  Every later evaluation raises ``TriageError``.  Idempotent."""
+        core = self._core
+        core.lookup = core.by_signature = _closed  # memoised answers too: a closed evaluator answers nothing
+        self._finalizer()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -104,6 +104,8 @@ def cli() -> None:
 def validate(directory: str | None, fmt: str, strict: bool) -> ExitCode:
     """Check a policy directory: schema and semantic checks, every problem with file:line:col."""
     path = _policy_dir(directory)
+    if not os.path.exists(path):  # nothing to validate: the command cannot run (as for test)
+        raise click.BadParameter(f"policy directory {path} does not exist", param_hint="DIRECTORY")
     problems = engine.validate(path)
     output = render_problems(problems, fmt, strict)
     if output:
@@ -134,8 +136,6 @@ def _open_input(path: str):
         handle = open(path, "rb")
     except OSError as exc:
         raise click.BadParameter(f"cannot read {path}: {exc.strerror}", param_hint="FILE") from None
-    if os.path.isdir(path):
-        raise click.BadParameter(f"cannot read {path}: it is a directory", param_hint="FILE")
     return handle, os.fstat(handle.fileno()).st_size
 
 
@@ -189,6 +189,7 @@ def evaluate(file: str, policies_dir: str | None, fmt: str | None, now: str | No
     stream, size = _open_input(file)
     input_format = _format_for(file, fmt)
     evaluated = failed = 0
+    unreadable_first = False  # the first line was not JSON: a hint that the input is in another format
     write = sys.stdout.buffer.write
     batch: list[bytes] = []
     evaluate_one = policies.evaluate
@@ -206,6 +207,8 @@ def evaluate(file: str, policies_dir: str | None, fmt: str | None, now: str | No
                 else:
                     batch.append(error_json(item))
                     failed += 1
+                    if evaluated + failed == 1:
+                        unreadable_first = item.line == 1 and item.error.startswith("invalid JSON")
                 if len(batch) >= _BATCH:
                     write(b"".join(batch))
                     batch.clear()
@@ -213,7 +216,7 @@ def evaluate(file: str, policies_dir: str | None, fmt: str | None, now: str | No
         write(b"".join(batch))
         sys.stdout.buffer.flush()
         click.echo(f"evaluated={evaluated} failed={failed}", err=True)
-    if failed and input_format == "jsonl" and fmt is None and evaluated == 0:
+    if unreadable_first and fmt is None and input_format == "jsonl":
         click.echo(f"note: {'stdin' if file == '-' else file} was read as JSONL (one ticket per line); "
                    f"for a JSON or YAML document, pass --input-format json or yaml", err=True)
     return ExitCode.findings_if(failed)

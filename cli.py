@@ -199,7 +199,8 @@ def evaluate(file: str, policies_dir: str | None, fmt: str | None, now: str | No
                                             progress=progress.update if progress.bar else None):
                 if item.error is None:
                     try:
-                        batch.append(decision_json(evaluate_one(item.ticket), at))
+                        decision = evaluate_one(item.ticket)
+                        batch.append(decision.to_json() if at is None else decision_json(decision, at))
                         evaluated += 1
                     except Exception as exc:  # noqa: BLE001 - whatever one ticket does, the rest go on
                         batch.append(error_json(item, exc))
@@ -210,10 +211,13 @@ def evaluate(file: str, policies_dir: str | None, fmt: str | None, now: str | No
                     if evaluated + failed == 1:
                         unreadable_first = item.line == 1 and item.error.startswith("invalid JSON")
                 if len(batch) >= _BATCH:
-                    write(b"".join(batch))
+                    batch.append(b"")
+                    write(b"\n".join(batch))
                     batch.clear()
     finally:  # the counts always match the records written
-        write(b"".join(batch))
+        if batch:
+            batch.append(b"")
+            write(b"\n".join(batch))
         sys.stdout.buffer.flush()
         click.echo(f"evaluated={evaluated} failed={failed}", err=True)
     if unreadable_first and fmt is None and input_format == "jsonl":

@@ -172,13 +172,20 @@ class Decision(NamedTuple):
         if found is None or found[0] is not policy:
             found = _by_identity(_POLICY, policy, lambda: (_dumps(
                 {"digest": policy["digest"], "revision": policy["revision"], "documents": list(policy["documents"])}),))
-        resolution = self.resolution_due
+        response, resolution = self.response_due, self.resolution_due
+        zone = _ZONES.get(id(response.tzinfo))
+        if zone is not None and zone[0] is response.tzinfo and zone[1] and \
+                (resolution is None or resolution.tzinfo is response.tzinfo):  # the common case, inline
+            response_json = _json(response)
+            resolution_json = b"null" if resolution is None else _json(resolution)
+        else:
+            response_json = _datetime_json(response)
+            resolution_json = b"null" if resolution is None else _datetime_json(resolution)
         override = self.override
         return b'{"ticket_id":%b,%b,"override":%b%b%b,"resolution_due":%b%b%b,"operator_sla":%b,"policy":%b}' % (
             _json(self.ticket_id), rules, _json(dict(override)) if override else b"null", calendar,
-            _datetime_json(self.response_due), b"null" if resolution is None else _datetime_json(resolution),
-            route, review_json, b"null" if self.operator_sla is None else _operator_json(self.operator_sla),
-            found[1])
+            response_json, resolution_json, route, review_json,
+            b"null" if self.operator_sla is None else _operator_json(self.operator_sla), found[1])
 
     def to_dict(self) -> dict:
         """The decision as ``triage evaluate`` prints it (JSON-ready; datetimes ISO 8601 with offset)."""

@@ -255,10 +255,24 @@ class Evaluator:
         escalated_at = facts.get("escalated_at")
         if escalated_at is not None and not _FIRST_YEAR <= escalated_at.year <= _LAST_YEAR:
             _check_years(facts)
-        # free text that is not valid Unicode never reaches the rules (nor any output)
-        bad_text = _unicode_problem(facts, self._text[id(triage)])
-        if bad_text is not None:
-            raise bad_text
+        # free text that is not valid Unicode never reaches the rules (nor any output); ASCII is the
+        # common case and is checked here, anything else (and any override reason) by _unicode_problem
+        text = self._text[id(triage)]
+        look = False
+        for name in text[0]:
+            value = facts.get(name)
+            if value is not None and not value.isascii():
+                look = True
+                break
+        else:
+            for name in text[1]:
+                if name in facts:
+                    look = True
+                    break
+        if look:
+            bad_text = _unicode_problem(facts, text)
+            if bad_text is not None:
+                raise bad_text
         matched, candidate = triage.evaluator.match_and_review(facts)
 
         outcomes = plan.outcomes

@@ -174,8 +174,11 @@ def _loads(raw: bytes) -> tuple[Any, str | None]:
 
 
 # --------------------------------------------------------------------------- JSONL
+_new = tuple.__new__  # builds a TicketInput from its fields, without its Python-level __new__
+
+
 def _read_jsonl(stream: IO[bytes], progress: Callable[[int], None] | None) -> Iterator[TicketInput]:
-    readline, loads = stream.readline, orjson.loads
+    readline, loads, new = stream.readline, orjson.loads, _new
     limit = MAX_LINE_BYTES + 1
     lineno = consumed = 0
     report = _PROGRESS_EVERY
@@ -205,7 +208,7 @@ def _read_jsonl(stream: IO[bytes], progress: Callable[[int], None] | None) -> It
             value, error = _loads_slowly(raw)
         else:
             if type(value) is dict and raw.translate(None, _WHITESPACE).count(b'":') == len(value):
-                yield TicketInput(lineno, value)
+                yield new(TicketInput, (lineno, value, None, None))
                 continue
             error = None
             if (type(value) is dict or type(value) is list) and not _no_duplicates(raw, value):
@@ -407,7 +410,7 @@ class _JsonArray:
             line = item.line
             if self.duplicates or self.marks:
                 return self._suspect(item, index, line)
-            return TicketInput(line, dict(item), None, index)
+            return _new(TicketInput, (line, dict(item), None, index))
         if type(item) is Decimal:
             item = float(item)
         elif (self.duplicates or self.marks) and type(item) is list:

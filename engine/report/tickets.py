@@ -1,8 +1,8 @@
 """One JSON record per ticket, as ``triage evaluate`` prints them: a decision or an error record.
 
 ``decision_record`` / ``error_record`` give the record as a dict; ``decision_json`` /
-``error_json`` give the line ``triage evaluate`` writes (compact JSON, UTF-8, with
-its newline), built straight from the decision for speed.  Both hold the same
+``error_json`` give the line ``triage evaluate`` writes (compact JSON, UTF-8, without
+the newline), built straight from the decision for speed.  Both hold the same
 values.  An error record can always be written: text that UTF-8 cannot hold (a
 lone surrogate quoted from the ticket) is written as a ``\\udxxx`` escape.
 """
@@ -28,10 +28,10 @@ def decision_record(decision: Decision, now: datetime | None = None) -> dict:
 
 
 def decision_json(decision: Decision, now: datetime | None = None) -> bytes:
-    """``decision_record`` as the line ``triage evaluate`` writes (``decision.to_json()`` and a newline)."""
+    """``decision_record`` as the line ``triage evaluate`` writes (``decision.to_json()``, and the status)."""
     if now is None:
-        return decision.to_json() + b"\n"
-    return decision.to_json()[:-1] + b',"status":' + orjson.dumps(decision.status_at(now)) + b"}\n"
+        return decision.to_json()
+    return decision.to_json()[:-1] + b',"status":' + orjson.dumps(decision.status_at(now)) + b"}"
 
 
 def error_record(item: TicketInput, exc: TicketError | None = None) -> dict:
@@ -63,9 +63,9 @@ def error_json(item: TicketInput, exc: Exception | None = None) -> bytes:
     else:
         record = {**error_record(item), "error": _message(exc)}
     try:
-        return orjson.dumps(record) + b"\n"
+        return orjson.dumps(record)
     except TypeError:  # a string that is not valid Unicode, quoted from the ticket
-        return orjson.dumps(printable(record)) + b"\n"
+        return orjson.dumps(printable(record))
 
 
 def _message(exc: Exception) -> str:

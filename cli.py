@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import enum
 import gc
+import itertools
 import json
 import os
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import click
@@ -26,7 +27,7 @@ from engine.report.policytest import RENDERERS as POLICYTEST_RENDERERS
 from engine.report.progress import ProgressBar
 from engine.report.problems import RENDERERS as PROBLEM_RENDERERS, problems_text, render_problems, validation_summary
 from engine.report.tables import plain_table, rich_table
-from engine.report.tickets import decision_record, error_record
+from engine.report.tickets import decision_json, error_json, printable
 
 
 class ExitCode(enum.IntEnum):
@@ -54,7 +55,14 @@ def _policy_dir(value: str | None, writing: bool = False) -> str:
     return str(found)
 
 
-_POLICIES_OPTION = click.option("--policies", "policies_dir", type=click.Path(exists=True),
+def _directory(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A policy directory option: an existing file is not one (it used to fail with a YAML error)."""
+    if value is not None and not os.path.isdir(value):
+        raise click.BadParameter(f"{value!r} is not a directory; give the policy directory", ctx, param)
+    return value
+
+
+_POLICIES_OPTION = click.option("--policies", "policies_dir", type=click.Path(exists=True), callback=_directory,
                                 help="Policy directory (default: ./policies, else the shipped set).")
 
 
@@ -73,8 +81,8 @@ class TriageGroup(click.Group):
             if exc.problems:
                 click.echo(problems_text(exc.problems), err=True)
             code = ExitCode.CANNOT_RUN
-        except TriageError as exc:
-            click.echo(f"error: {exc}", err=True)
+        except TriageError as exc:  # its message may quote a ticket's text that UTF-8 cannot hold
+            click.echo(f"error: {printable(str(exc))}", err=True)
             code = ExitCode.FINDINGS
         except BrokenPipeError:  # `triage evaluate ... | head`
             sys.stderr.close()
@@ -96,6 +104,8 @@ def cli() -> None:
 def validate(directory: str | None, fmt: str, strict: bool) -> ExitCode:
     """Check a policy directory: schema and semantic checks, every problem with file:line:col."""
     path = _policy_dir(directory)
+    if not os.path.exists(path):  # nothing to validate: the command cannot run (as for test)
+        raise click.BadParameter(f"policy directory {path} does not exist", param_hint="DIRECTORY")
     problems = engine.validate(path)
     output = render_problems(problems, fmt, strict)
     if output:
@@ -107,7 +117,7 @@ def validate(directory: str | None, fmt: str, strict: bool) -> ExitCode:
 
 @cli.command()
 @click.argument("kind")
-@click.option("--policies", "policies_dir", type=click.Path(exists=True),
+@click.option("--policies", "policies_dir", type=click.Path(exists=True), callback=_directory,
               help="Policy directory whose facts define the Ticket schema.")
 def schema(kind: str, policies_dir: str | None) -> None:
     """Print the JSON Schema of a document KIND (or Ticket, generated from the policy's facts)."""
@@ -129,65 +139,108 @@ def _open_input(path: str):
     return handle, os.fstat(handle.fileno()).st_size
 
 
-def _format_for(path: str, fmt: str) -> str:
-    if fmt != "auto" or path == "-":
-        return fmt
-    suffix = os.path.splitext(path)[1].lower()
-    return {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".yaml": "yaml", ".yml": "yaml"}.get(suffix, "auto")
+def _format_for(path: str, fmt: str | None) -> str:
+    """The input format: as given, else by the file's extension; JSONL for stdin and other names."""
+    return fmt or engine.input_format_for(None if path == "-" else path)
+
+
+_INPUT_FORMAT = click.option(
+    "--input-format", "fmt", type=click.Choice(engine.INPUT_FORMATS), default=None,
+    help="How to read FILE: jsonl (one ticket per line), json (a ticket, or an array of them, streamed) or yaml. "
+         "Default: by FILE's extension (.jsonl/.ndjson, .json, .yaml/.yml); JSONL for stdin and any other name.")
+
+_BATCH = 512  # records joined per write: one call per record cost as much as writing it
+
+
+def _parse_now(value: str, policies) -> datetime:
+    """``--now``: an ISO 8601 instant with offset, a day inside the years every calendar supports."""
+    at = _parse_instant(value, "--now", aware=True)
+    years = [cal.years for cal in policies.calendars.values()]
+    first = max((y[0] for y in years), default=1970)
+    last = min((y[1] for y in years), default=2100)
+    try:
+        inside = first <= (at - timedelta(days=1)).year and (at + timedelta(days=1)).year <= last
+        inside = inside and first <= at.astimezone(timezone.utc).year <= last
+    except OverflowError:
+        inside = False
+    if not inside:
+        raise click.BadParameter(f"{value!r} is outside the years the calendars support ({first}-{last})",
+                                 param_hint="--now")
+    return at
 
 
 @cli.command()
 @click.argument("file", default="-", required=False)
 @_POLICIES_OPTION
-@click.option("--input-format", "fmt", type=click.Choice(["auto", "json", "jsonl", "yaml"]), default="auto",
-              show_default=True, help="How to read FILE (auto: by extension, else sniffed).")
+@_INPUT_FORMAT
 @click.option("--now", "now", help="Evaluation time (ISO 8601 with offset): adds an SLA status per ticket.")
-def evaluate(file: str, policies_dir: str | None, fmt: str, now: str | None) -> ExitCode:
-    """Evaluate tickets (JSON, JSONL or YAML; - for stdin): one JSON decision per line.
+def evaluate(file: str, policies_dir: str | None, fmt: str | None, now: str | None) -> ExitCode:
+    """Evaluate tickets (JSONL, JSON or YAML; - for stdin): one JSON decision per line.
 
-    A bad ticket becomes an error record naming its line and field; the rest go on.
-    Counts go to stderr; exit 1 if any ticket failed, 2 if the policy set does not load.
+    Every ticket gets one record: its decision, or an error record naming its line (and index in an
+    array) and field; the rest go on.  Counts go to stderr; exit 1 if any ticket failed, 2 if the
+    command could not run (usage, unreadable input, a policy set that does not load).
     """
+    if now is not None:  # checked before anything is read: --now '' is a mistake too
+        _parse_instant(now, "--now", aware=True)
     policies = engine.PolicySet.load(_policy_dir(policies_dir))
+    at = _parse_now(now, policies) if now is not None else None
     gc.freeze()  # the loaded policy is permanent: keep it out of the collector's scans of a long stream
-    at = _parse_instant(now, "--now", aware=True) if now else None
     stream, size = _open_input(file)
+    input_format = _format_for(file, fmt)
     evaluated = failed = 0
-    out = sys.stdout
-    with ProgressBar(size) as progress:
-        for item in engine.read_tickets(stream, format=_format_for(file, fmt), progress=progress.update):
-            if item.error is not None:
-                record = error_record(item)
-            else:
-                try:
-                    decision = policies.evaluate(item.ticket)
-                except TicketError as exc:
-                    record = error_record(item, exc)
+    unreadable_first = False  # the first line was not JSON: a hint that the input is in another format
+    write = sys.stdout.buffer.write
+    batch: list[bytes] = []
+    evaluate_one = policies.evaluate
+    try:
+        with ProgressBar(size) as progress:
+            for item in engine.read_tickets(stream, format=input_format,
+                                            progress=progress.update if progress.bar else None):
+                if item.error is None:
+                    try:
+                        decision = evaluate_one(item.ticket)
+                        batch.append(decision.to_json() if at is None else decision_json(decision, at))
+                        evaluated += 1
+                    except Exception as exc:  # noqa: BLE001 - whatever one ticket does, the rest go on
+                        batch.append(error_json(item, exc))
+                        failed += 1
                 else:
-                    record = decision_record(decision, at)
-                    evaluated += 1
-                    out.write(json.dumps(record, ensure_ascii=False) + "\n")
-                    continue
-            failed += 1
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-    out.flush()
-    click.echo(f"evaluated={evaluated} failed={failed}", err=True)
+                    batch.append(error_json(item))
+                    failed += 1
+                    if evaluated + failed == 1:
+                        unreadable_first = item.line == 1 and item.error.startswith("invalid JSON")
+                if len(batch) >= _BATCH:
+                    batch.append(b"")
+                    write(b"\n".join(batch))
+                    batch.clear()
+    finally:  # the counts always match the records written
+        if batch:
+            batch.append(b"")
+            write(b"\n".join(batch))
+        sys.stdout.buffer.flush()
+        click.echo(f"evaluated={evaluated} failed={failed}", err=True)
+    if unreadable_first and fmt is None and input_format == "jsonl":
+        click.echo(f"note: {'stdin' if file == '-' else file} was read as JSONL (one ticket per line); "
+                   f"for a JSON or YAML document, pass --input-format json or yaml", err=True)
     return ExitCode.findings_if(failed)
 
 
 @cli.command()
 @click.argument("file", default="-", required=False)
 @_POLICIES_OPTION
-def explain(file: str, policies_dir: str | None) -> None:
+@_INPUT_FORMAT
+def explain(file: str, policies_dir: str | None, fmt: str | None) -> None:
     """Explain one ticket for a person: matched rules, the deciding rule, calendar, each due date and why."""
     policies = engine.PolicySet.load(_policy_dir(policies_dir))
     stream, _ = _open_input(file)
-    items = list(engine.read_tickets(stream, format=_format_for(file, "auto")))
+    items = list(itertools.islice(engine.read_tickets(stream, format=_format_for(file, fmt)), 2))
     if len(items) != 1:
-        raise click.UsageError(f"explain takes exactly one ticket; {file} holds {len(items)}")
+        raise click.UsageError(f"explain takes exactly one ticket; {file} holds "
+                               f"{'none' if not items else 'more than one'}")
     (item,) = items
     if item.error is not None:
-        raise TicketError(item.error)
+        raise TicketError(f"line {item.line}: {item.error}")
     for line in policies.explain(item.ticket):
         click.echo(line)
 
@@ -259,7 +312,7 @@ def impact(paths: tuple[str, ...], base_rev: str | None, head: str | None, polic
             raise click.UsageError("give BASE_DIR HEAD_DIR TICKETS, or --base REV TICKETS")
         base, head_source, tickets = engine.PolicySource(paths[0]), engine.PolicySource(paths[1]), paths[2]
     stream, size = _open_input(tickets)
-    input_format = _format_for(tickets, "auto")
+    input_format = _format_for(tickets, None)
     gc.freeze()  # what is loaded so far lives to the end: keep it out of the collector's scans
     with ProgressBar(size, "comparing") as progress:
         if tickets == "-":  # one pass over stdin, both versions here

@@ -15,12 +15,13 @@ from .tooling.fmt import format_policies
 from .tooling.impact import compare_files
 from .core.resources import default_policy_dir
 from .policy.schemas import document_schema
-from .facts.reader import TicketInput, read_tickets
+from .facts.reader import FORMATS as INPUT_FORMATS, TicketInput, format_for as input_format_for, read_tickets
 from .evaluation.decision import Decision
 from .tooling.editing import PolicyEditor
 
 __all__ = [
     "PolicySet", "Decision", "BusinessCalendar", "Duration", "Problem", "read_tickets", "TicketInput",
+    "input_format_for", "INPUT_FORMATS",
     "TriageError", "PolicyError", "TicketError", "CalendarError", "DurationError",
     "validate", "document_schema", "format_policies", "default_policy_dir", "PolicyEditor",
     "PolicySource", "compare_files",

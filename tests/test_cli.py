@@ -61,8 +61,10 @@ def test_unreadable_lines_are_reported_and_the_rest_go_on(runner):
 def test_json_and_yaml_inputs(runner, tmp_path, suffix, text):
     path = tmp_path / f"tickets{suffix}"
     path.write_text(text)
-    for source, stdin in [(path, None), ("-", text)]:  # by extension, and sniffed on stdin
-        result = _invoke(runner, "evaluate", source, "--policies", POLICIES, input=stdin)
+    fmt = ["--input-format", suffix[1:]]
+    # by extension, explicitly, and on stdin (which is JSONL unless told)
+    for source, stdin, options in [(path, None, []), (path, None, fmt), ("-", text, fmt)]:
+        result = _invoke(runner, "evaluate", source, "--policies", POLICIES, *options, input=stdin)
         assert result.exit_code == 0, result.stdout + result.stderr
         ids = [json.loads(line)["ticket_id"] for line in result.stdout.splitlines()]
         assert ids == ["A", "B"][: len(ids)] and ids

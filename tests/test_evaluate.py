@@ -146,6 +146,59 @@ def test_evaluate_many_goes_on_after_a_bad_ticket(policies):
     assert [r.ticket_id for r in results] == ["a", "b", "c"]
 
 
+# ----------------------------------------------------------------------------- one bad ticket, one TicketError
+@pytest.mark.parametrize("extra, field, message", [
+    ({"created_at": "0001-03-27T16:00:00+01:00"}, "created_at", "0001-03-27T16:00:00+01:00 is outside the supported years 1970-2100"),
+    ({"created_at": "2101-01-01T09:00:00+01:00"}, "created_at", "is outside the supported years 1970-2100"),
+    ({"created_at": "9999-12-31T23:59:59-14:00"}, "created_at", "is outside the supported years 1970-2100"),
+    ({"escalated_at": "9999-12-31T23:59:59+01:00", "location_id": "loc-suburb-12"}, "escalated_at",
+     "is outside the supported years 1970-2100"),
+    ({"escalated_at": "2101-01-01T00:00:00+01:00"}, "escalated_at", "is outside the supported years 1970-2100"),
+    # in range itself, but its due dates are not: 20 business days after the last day supported
+    ({"created_at": "2100-12-31T16:00:00+01:00"}, "created_at",
+     "its due dates cannot be counted: calendar 'partner-support': year 2101 is outside the supported years"),
+    ({"created_at": "1970-01-01T00:00:00+14:00"}, "created_at", "year 1969 is outside the supported years"),
+    ({"created_at": "2024-03-27T16:00:00+24:00"}, "created_at", "has UTC offset +24:00, outside -23:59 to +23:59"),
+])
+def test_a_date_out_of_range_is_a_ticket_error(policies, extra, field, message):
+    """Each of these used to raise a bare TriageError (or OverflowError) that stopped evaluate_many."""
+    with pytest.raises(TicketError) as caught:
+        policies.evaluate({"id": "T-Y", "created_at": CREATED, **extra})
+    assert (caught.value.field, caught.value.ticket_id) == (field, "T-Y")
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize("extra, field, shown", [
+    ({"id": "\ud800"}, "id", "\\ud800 at character 1"),
+    ({"location_id": "loc-\udfff"}, "location_id", "\\udfff at character 5"),
+    ({"priority_override": {"priority": "P1", "reason": "VIP \udc00"}}, "priority_override", "\\udc00"),
+])
+def test_text_that_is_not_valid_unicode_is_a_ticket_error(policies, extra, field, shown):
+    """A lone surrogate (JSON "\\ud800") fits no UTF-8 output: the ticket is refused, in words that can be printed."""
+    with pytest.raises(TicketError) as caught:
+        policies.evaluate({"id": "T-U", "created_at": CREATED, **extra})
+    assert caught.value.field == field
+    assert "not valid Unicode: it holds a lone surrogate" in str(caught.value) and shown in str(caught.value)
+    str(caught.value).encode("utf-8")  # printable
+    assert caught.value.ticket_id == ("\\ud800" if field == "id" else "T-U")
+
+
+def test_non_ascii_text_is_fine(policies):
+    decision = policies.evaluate({"id": "T-Æ😀", "created_at": CREATED, "location_id": "loc-øster",
+                                  "priority_override": {"priority": "P2", "reason": "kunde i Århus"}})
+    assert decision.ticket_id == "T-Æ😀" and decision.priority == "P2"
+
+
+def test_evaluate_many_yields_a_ticket_error_for_each_and_goes_on(policies):
+    tickets = [{"id": "a", "created_at": CREATED}, {"id": "b", "created_at": "9999-01-01T00:00:00Z"},
+               {"id": "c", "created_at": CREATED, "escalated_at": "0001-01-01T00:00:00Z"},
+               {"id": "\ud800", "created_at": CREATED}, {"id": "e", "created_at": "2100-12-31T16:00:00+01:00"},
+               {"id": "f", "created_at": CREATED}]
+    results = list(policies.evaluate_many(tickets))
+    assert [type(r).__name__ for r in results] == ["Decision", "TicketError", "TicketError", "TicketError",
+                                                   "TicketError", "Decision"]
+
+
 def test_eight_threads_get_identical_results(policies):
     tickets = [case["ticket"] for case in _seed_cases(policies)] * 30
     expected = [policies.evaluate(t).to_dict() for t in tickets]

@@ -74,6 +74,60 @@ def test_evaluate_2_on_a_bad_now(runner, now, message):
     assert message in result.stderr and "--now" in result.stderr
 
 
+@pytest.mark.parametrize("now, message", [
+    ("", "'' is not an ISO 8601 date-time"),  # was silently ignored
+    ("9999-12-31T00:00:00+01:00", "is outside the years the calendars support (1970-2100)"),
+    ("0001-01-01T00:00:00+00:00", "is outside the years the calendars support (1970-2100)"),
+    ("1970-01-01T00:00:00+00:00", "is outside the years the calendars support"),  # a day before, in New York
+])
+def test_evaluate_2_on_a_now_nothing_can_be_counted_from(runner, now, message):
+    """A --now out of range used to stop the run at the first ticket, dropping the rest."""
+    result = _invoke(runner, "evaluate", "-", "--policies", POLICIES, "--now", now, input=GOOD)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert message in result.stderr and "--now" in result.stderr
+
+
+def test_evaluate_2_when_policies_is_a_file(runner):
+    """It used to report a YAML error of the file."""
+    result = _invoke(runner, "evaluate", "-", "--policies", POLICIES / "triage.yaml", input=GOOD)
+    assert result.exit_code == 2
+    assert "is not a directory" in result.stderr
+
+
+def test_evaluate_2_when_the_input_is_a_directory(runner, tmp_path):
+    result = _invoke(runner, "evaluate", tmp_path, "--policies", POLICIES)
+    assert result.exit_code == 2 and "cannot read" in result.stderr
+
+
+def test_evaluate_1_and_every_record_when_a_date_is_out_of_range(runner):
+    """A created_at in year 9999 used to stop the run: every later ticket dropped, no counts."""
+    far = json.dumps({"id": "T-9", "created_at": "9999-03-27T16:00:00+01:00"}) + "\n"
+    result = _invoke(runner, "evaluate", "-", "--policies", POLICIES, input=GOOD + far + GOOD + BAD + GOOD)
+    assert result.exit_code == 1
+    assert len(result.stdout.splitlines()) == 5
+    assert result.stderr == "evaluated=3 failed=2\n"
+
+
+@pytest.mark.parametrize("text", [
+    '{"id": "T", "created_at": "2024-03-27T16:00:00+24:00"}\n',  # fromisoformat's timedelta(hours=24) message
+    '{"id": "T", "users_affected": ' + "9" * 5000 + '}\n',       # int()'s sys.set_int_max_str_digits() message
+])
+def test_messages_speak_the_users_language(runner, text):
+    result = _invoke(runner, "evaluate", "-", "--policies", POLICIES, input=text)
+    assert result.exit_code == 1
+    for internal in ("timedelta", "set_int_max_str_digits", "Traceback", "sys."):
+        assert internal not in result.stdout + result.stderr
+
+
+# --------------------------------------------------------------------------- explain
+def test_explain_0_1_2(runner):
+    assert _invoke(runner, "explain", "-", "--policies", POLICIES, input=GOOD).exit_code == 0
+    bad = _invoke(runner, "explain", "-", "--policies", POLICIES, input=BAD)
+    assert bad.exit_code == 1 and "expected an integer" in bad.stderr
+    two = _invoke(runner, "explain", "-", "--policies", POLICIES, input=GOOD + GOOD)
+    assert two.exit_code == 2 and "explain takes exactly one ticket; - holds more than one" in two.stderr
+
+
 # --------------------------------------------------------------------------- validate
 def test_validate_0_on_a_clean_set(runner):
     assert _invoke(runner, "validate", POLICIES, "--strict").exit_code == 0
@@ -87,6 +141,11 @@ def test_validate_1_on_problems(runner, broken):
 
 def test_validate_2_on_a_usage_error(runner):
     assert _invoke(runner, "validate", POLICIES, "--format", "xml").exit_code == 2
+
+
+def test_validate_2_when_the_directory_does_not_exist(runner, tmp_path):
+    result = _invoke(runner, "validate", tmp_path / "nope")
+    assert result.exit_code == 2 and "does not exist" in result.stderr
 
 
 # --------------------------------------------------------------------------- test

@@ -270,6 +270,19 @@ def test_rfc3339_rejects(text):
         parse_rfc3339(text)
 
 
+@pytest.mark.parametrize("text, message", [
+    ("2024-04-02T09:30:00+24:00", "has UTC offset +24:00, outside -23:59 to +23:59"),
+    ("2024-04-02T09:30:00.5-30:00", "has UTC offset -30:00, outside -23:59 to +23:59"),
+    ("2024-04-02T09:30:00+01:60", "has UTC offset +01:60, outside -23:59 to +23:59"),  # fromisoformat: +02:00
+    ("2024-13-02T09:30:00+01:00", "month must be in 1..12"),
+])
+def test_rfc3339_messages_speak_the_users_language(text, message):
+    """Python's own message for +24:00 was 'offset must be a timedelta strictly between -timedelta(hours=24)...'."""
+    with pytest.raises(ValueError) as caught:
+        parse_rfc3339(text)
+    assert message in str(caught.value) and "timedelta" not in str(caught.value)
+
+
 def test_plain_dict_of_facts_works_too(facts):
     assert validate_ticket(GOOD, dict(facts))["users_affected"] == 12
 

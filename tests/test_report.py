@@ -60,6 +60,27 @@ def test_decision_and_error_records():
         "line": 2, "ticket_id": None, "field": None, "error": "invalid JSON"}
 
 
+def test_the_json_lines_hold_the_records_values():
+    from engine.report import decision_json, error_json
+    policies = PolicySet.load(POLICIES)
+    decision = policies.evaluate({"id": "T-1", "created_at": CREATED, "location_id": "loc-aarhus-harbour"})
+    now = datetime.fromisoformat("2024-04-02T11:00:00+02:00")
+    for at in (None, now):
+        assert json.loads(decision_json(decision, at)) == decision_record(decision, at)
+    item = TicketInput(line=7, ticket={"id": "T-3", "created_at": CREATED, "servce": "app"}, index=2)
+    with pytest.raises(TicketError) as caught:
+        policies.evaluate(item.ticket)
+    assert json.loads(error_json(item, caught.value)) == error_record(item, caught.value)
+    assert error_record(item, caught.value)["index"] == 2 and list(error_record(item))[:2] == ["line", "index"]
+    # a message quoting text UTF-8 cannot hold is written with the text escaped
+    bad = TicketInput(line=1, ticket={"id": "A", "x\udc00": 1})
+    with pytest.raises(TicketError) as caught:
+        policies.evaluate(bad.ticket)
+    assert json.loads(error_json(bad, caught.value))["field"] == "x\\udc00"
+    # any other failure of one ticket: its message
+    assert json.loads(error_json(bad, RuntimeError("boom")))["error"].startswith("internal error while evaluating")
+
+
 def test_calendar_description_and_durations():
     assert format_timedelta(timedelta(hours=26, minutes=30)) == "26h30m (95400 s)"
     assert format_timedelta(-timedelta(seconds=90)) == "-0h01m30s (-90 s)"

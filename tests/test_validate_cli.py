@@ -120,7 +120,8 @@ def test_usage_error_exits_2(runner):
     assert result.exit_code == 2
 
 
-def test_missing_directory_exits_1(runner, tmp_path):
-    code, out, _ = _run(runner, tmp_path / "nope")
-    assert code == 1
-    assert "does not exist" in out
+def test_missing_directory_exits_2(runner, tmp_path):
+    """Nothing to validate: the command could not run (exit 2, as `triage test` does), not a finding."""
+    result = runner.invoke(cli, ["validate", str(tmp_path / "nope")])
+    assert result.exit_code == 2
+    assert "policy directory" in result.stderr and "does not exist" in result.stderr

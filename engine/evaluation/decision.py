@@ -1,12 +1,85 @@
 """The result of evaluating one ticket, and how it serialises."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping, NamedTuple
+from typing import Any, Callable, Mapping, NamedTuple
+
+import orjson
 
 from ..rules.review import Review
 from ..sla.operator import OperatorDeadlines
+
+_PIECES_LIMIT = 4096  # cached JSON pieces per kind: they come from the policy (rules, calendars, targets, SLAs)
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _cached(cache: dict, key: Any, make: Callable[[], bytes]) -> bytes:
+    found = cache.get(key)
+    if found is None:
+        if len(cache) >= _PIECES_LIMIT:
+            cache.clear()
+        found = cache[key] = make()
+    return found
+
+
+def _by_identity(cache: dict, obj: Any, make: Callable[[], tuple]) -> tuple:
+    """``(obj, *make())``, cached by ``obj``'s identity (the entry keeps ``obj``, so its id is not reused)."""
+    found = cache.get(id(obj))
+    if found is None or found[0] is not obj:
+        if len(cache) >= _PIECES_LIMIT:
+            cache.clear()
+        found = cache[id(obj)] = (obj, *make())
+    return found
+
+
+def _whole_minute_offsets(tz: Any) -> bool:
+    """Whether every UTC offset of ``tz`` from 1970 to 2100 is whole minutes (sampled weekly: the
+    offsets with seconds, local mean times, lasted years).  orjson writes an offset rounded to the
+    minute; ``isoformat`` with its seconds, as Africa/Monrovia's -00:44:30 until 1972."""
+    if tz is None:
+        return True
+    for seconds in range(0, 4_133_980_800, 7 * 86_400):
+        offset = datetime.fromtimestamp(seconds, tz).utcoffset()
+        if offset is not None and offset.seconds % 60:
+            return False
+    return True
+
+
+_RULES: dict = {}     # (priority, rules_priority, decided_by, matched_rules) -> their JSON members
+_CALENDAR: dict = {}  # calendar -> its JSON member and the key of response_due
+_ROUTE: dict = {}     # (targets, route) -> their JSON members and the key of review
+_REVIEW: dict = {}    # Review -> its JSON
+_POLICY: dict = {}    # id(policy) -> (policy, its JSON)
+_SLA: dict = {}       # id(sla) -> (sla, its JSON members before "flagged", the JSON of its contact)
+_ZONES: dict = {}     # id(tzinfo) -> (tzinfo, whether orjson writes its datetimes as isoformat does)
+_json = orjson.dumps
+
+
+def _datetime_json(value: datetime) -> bytes:
+    """``value`` as a JSON string, exactly ``isoformat()``'s text."""
+    tz = value.tzinfo
+    found = _ZONES.get(id(tz))
+    if found is None or found[0] is not tz:
+        found = _by_identity(_ZONES, tz, lambda: (_whole_minute_offsets(tz),))
+    return _json(value) if found[1] else b'"' + value.isoformat().encode("ascii") + b'"'
+
+
+def _operator_json(op: OperatorDeadlines) -> bytes:
+    """``op.to_dict()`` as JSON, with the SLA's own members cached."""
+    sla = op.sla
+    _, head, contact = _by_identity(_SLA, sla, lambda: (
+        b'{"id":%b,"name":%b,"default":%b,"flagged":' % (_json(sla.id), _json(sla.name), _json(sla.default)),
+        _dumps(dict(sla.contact) if sla.contact else None)))
+    return b'%b%b,"location_id":%b,"known_location":%b,"first_level_due":%b,"second_level_due":%b,' \
+           b'"total_due":%b,"contact":%b}' % (
+               head, b"true" if op.flagged else b"false", _json(op.location_id),
+               b"true" if op.location_known else b"false", _datetime_json(op.first_level_due),
+               _datetime_json(op.second_level_due), _datetime_json(op.total_due), contact)
 
 
 @dataclass(frozen=True)
@@ -66,6 +139,53 @@ class Decision(NamedTuple):
         if self.operator_sla is not None:
             out["operator_total_breached"] = now > self.operator_sla.total_due
         return out
+
+    def to_json(self) -> bytes:
+        """The decision as one line of compact JSON, UTF-8, without the newline: the values of
+        :meth:`to_dict`, in the same order, assembled as bytes from pieces cached per rule outcome,
+        calendar, route, review, SLA and policy record (they repeat from ticket to ticket).
+
+        A string that is not valid Unicode raises ``TypeError`` (evaluation refuses tickets with such
+        text, so only a hand-built decision can have one)."""
+        key = (self.priority, self.rules_priority, self.decided_by, self.matched_rules)
+        rules = _RULES.get(key)
+        if rules is None:
+            rules = _cached(_RULES, key, lambda: b'"priority":%b,"rules_priority":%b,"decided_by":%b,"matched_rules":%b' % (
+                _json(self.priority), _json(self.rules_priority), _json(self.decided_by), _json(self.matched_rules)))
+        calendar = _CALENDAR.get(self.calendar)
+        if calendar is None:
+            calendar = _cached(_CALENDAR, self.calendar, lambda: b',"calendar":%b,"response_due":' % _json(self.calendar))
+        key = (self.target_set, self.route)
+        route = _ROUTE.get(key)
+        if route is None:
+            route = _cached(_ROUTE, key, lambda: b',"targets":%b,"route":%b,"review":' % (
+                _json(self.target_set), _json(self.route)))
+        review = self.review
+        if review is None:
+            review_json = b"null"
+        else:
+            review_json = _REVIEW.get(review)
+            if review_json is None:
+                review_json = _cached(_REVIEW, review, lambda: _dumps(review.to_dict()))
+        policy = self.policy
+        found = _POLICY.get(id(policy))
+        if found is None or found[0] is not policy:
+            found = _by_identity(_POLICY, policy, lambda: (_dumps(
+                {"digest": policy["digest"], "revision": policy["revision"], "documents": list(policy["documents"])}),))
+        response, resolution = self.response_due, self.resolution_due
+        zone = _ZONES.get(id(response.tzinfo))
+        if zone is not None and zone[0] is response.tzinfo and zone[1] and \
+                (resolution is None or resolution.tzinfo is response.tzinfo):  # the common case, inline
+            response_json = _json(response)
+            resolution_json = b"null" if resolution is None else _json(resolution)
+        else:
+            response_json = _datetime_json(response)
+            resolution_json = b"null" if resolution is None else _datetime_json(resolution)
+        override = self.override
+        return b'{"ticket_id":%b,%b,"override":%b%b%b,"resolution_due":%b%b%b,"operator_sla":%b,"policy":%b}' % (
+            _json(self.ticket_id), rules, _json(dict(override)) if override else b"null", calendar,
+            response_json, resolution_json, route, review_json,
+            b"null" if self.operator_sla is None else _operator_json(self.operator_sla), found[1])
 
     def to_dict(self) -> dict:
         """The decision as ``triage evaluate`` prints it (JSON-ready; datetimes ISO 8601 with offset)."""

@@ -18,8 +18,9 @@ from typing import Any, NamedTuple
 
 from .compiled_policy import PRIORITY_ORDER, Compiled, CompiledTarget, CompiledTriage
 from .decision import Decision
-from ..core.errors import Problem, TicketError, TriageError
+from ..core.errors import CalendarError, Problem, TicketError, TriageError
 from ..core.memo import remember
+from ..calendar.holidays import MAX_YEAR as _LAST_YEAR, MIN_YEAR as _FIRST_YEAR
 from ..facts.values import parse_rfc3339
 
 _PLAN_CACHE_SIZE = 8192
@@ -79,6 +80,79 @@ def _decide(triage: CompiledTriage, matched: tuple[str, ...]) -> _Outcome:
     return _Outcome(priority, decided_by, tuple(rules), targets, route)
 
 
+def _printable(text: str) -> str:
+    """``text`` with anything UTF-8 cannot hold (lone surrogates) written as a ``\\udxxx`` escape."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _text_facts(triage: CompiledTriage) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The facts whose values are free text: strings, and overrides (their reason)."""
+    facts = triage.facts.values()
+    return (tuple(f.name for f in facts if f.type == "string"), tuple(f.name for f in facts if f.type == "override"))
+
+
+def _unicode_problem(facts: Mapping[str, Any], text: tuple[tuple[str, ...], tuple[str, ...]]) -> TicketError | None:
+    """A ``TicketError`` if a free-text value is not valid Unicode (it holds a lone surrogate), else None.
+
+    Enum values are policy-defined, so only free text needs the check; it is one ``isascii`` per
+    text fact present, and an ``encode`` only for text with non-ASCII characters."""
+    strings, overrides = text
+    bad = None
+    for name in strings:
+        value = facts.get(name)
+        if value is not None and not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                bad = name, value, exc
+                break
+    else:
+        for name in overrides:
+            value = facts.get(name)
+            reason = value.get("reason") if value is not None else None
+            if reason is not None and not reason.isascii():
+                try:
+                    reason.encode("utf-8")
+                except UnicodeEncodeError as exc:
+                    bad = name, reason, exc
+                    break
+    if bad is None:
+        return None
+    name, value, exc = bad
+    escaped = value[exc.start:exc.start + 1].encode("utf-8", "backslashreplace").decode("ascii")
+    problem = Problem(f"text is not valid Unicode: it holds a lone surrogate ({escaped} at character {exc.start + 1})",
+                      (name,), field=name)
+    ticket_id = facts.get("id")
+    return TicketError([problem], _printable(ticket_id) if isinstance(ticket_id, str) else None)
+
+
+def _date_problem(field: str, value: Any, years: tuple[int, int], ticket_id: Any,
+                  why: str | None = None) -> TicketError:
+    first, last = years
+    text = f"{value.isoformat()} is outside the supported years {first}-{last}" if why is None else \
+        f"{value.isoformat()}: {why}"
+    return TicketError([Problem(text, (field,), field=field)],
+                       _printable(ticket_id) if isinstance(ticket_id, str) else None)
+
+
+def _check_years(facts: Mapping[str, Any]) -> None:
+    """``TicketError`` if ``created_at`` or ``escalated_at`` is outside the years calendars support.
+
+    Checked before the rules and the calendars see the ticket: a year such as 0001 or 9999 is no
+    date support can count from (and 9999-12-31 with a negative offset is not even a UTC instant)."""
+    for name in ("created_at", "escalated_at"):
+        value = facts.get(name)
+        if value is not None and not _FIRST_YEAR <= value.year <= _LAST_YEAR:
+            raise _date_problem(name, value, (_FIRST_YEAR, _LAST_YEAR), facts.get("id"))
+
+
+def _range_reason(exc: Exception) -> str:
+    """The calendar's own message; Python's date overflow in words."""
+    if isinstance(exc, OverflowError):
+        return "they would fall outside the dates that can be represented"
+    return str(exc)
+
+
 class Evaluator:
     """Evaluates tickets against a compiled policy set.  Thread-safe."""
 
@@ -96,6 +170,8 @@ class Evaluator:
             id(triage): {} for triage in compiled.triage_versions}
         versions = compiled.triage_versions
         self._only = versions[0] if len(versions) == 1 else None  # the one TriagePolicy version, if so
+        # per triage version: the free-text facts, whose values must be valid Unicode
+        self._text = {id(triage): _text_facts(triage) for triage in versions}
 
     # ------------------------------------------------------------------ plans
     def _plan(self, day: date) -> _Plan:
@@ -157,13 +233,18 @@ class Evaluator:
             latest.validate_ticket(ticket)  # raises naming every bad field
             raise TicketError([Problem("created_at is required", ("created_at",), field="created_at")])
         plan = self._plan(day)
-        return plan.triage.validate_ticket(ticket), plan
+        facts = plan.triage.validate_ticket(ticket)
+        if not _FIRST_YEAR <= facts["created_at"].year <= _LAST_YEAR:
+            _check_years(facts)
+        return facts, plan
 
     def evaluate(self, ticket: Any) -> Decision:
         triage = self._only
         if triage is not None:  # one TriagePolicy version: validate, then find the date's plan
             facts = triage.validate_ticket(ticket)
             created_at = facts["created_at"]
+            if not _FIRST_YEAR <= created_at.year <= _LAST_YEAR:
+                _check_years(facts)
             plan = self._plans.get(created_at.date())
             if type(plan) is not _Plan:  # not planned yet, or no policy in effect on that date
                 plan = self._plan(created_at.date())
@@ -171,6 +252,27 @@ class Evaluator:
             facts, plan = self._validated(ticket)
             triage = plan.triage
             created_at = facts["created_at"]
+        escalated_at = facts.get("escalated_at")
+        if escalated_at is not None and not _FIRST_YEAR <= escalated_at.year <= _LAST_YEAR:
+            _check_years(facts)
+        # free text that is not valid Unicode never reaches the rules (nor any output); ASCII is the
+        # common case and is checked here, anything else (and any override reason) by _unicode_problem
+        text = self._text[id(triage)]
+        look = False
+        for name in text[0]:
+            value = facts.get(name)
+            if value is not None and not value.isascii():
+                look = True
+                break
+        else:
+            for name in text[1]:
+                if name in facts:
+                    look = True
+                    break
+        if look:
+            bad_text = _unicode_problem(facts, text)
+            if bad_text is not None:
+                raise bad_text
         matched, candidate = triage.evaluator.match_and_review(facts)
 
         outcomes = plan.outcomes
@@ -186,20 +288,29 @@ class Evaluator:
             raise TriageError(f"no targets for {priority} in PriorityTargets {targets!r} "
                               f"on {created_at.date()}")
         calendar, target = due.calendar, due.target
-        dues = calendar.add_many(created_at, target.durations)
+        if escalated_at is not None and escalated_at < created_at:
+            raise TicketError([Problem(f"escalated_at {escalated_at.isoformat()} is before created_at "
+                                       f"{created_at.isoformat()}", ("escalated_at",), field="escalated_at")],
+                              ticket_id=facts["id"])
+        try:
+            dues = calendar.add_many(created_at, target.durations)
+        except (CalendarError, OverflowError) as exc:  # e.g. 2100-12-31 + 20 business_days, or a year 1969 here
+            raise _date_problem("created_at", created_at, calendar.years, facts["id"],
+                                f"its due dates cannot be counted: {_range_reason(exc)}") from None
         response_due = dues[0]
         resolution_due = dues[1] if len(dues) > 1 else None
 
         operator = None
         record = due.record
-        escalated_at = facts.get("escalated_at")
-        if escalated_at is not None and escalated_at < created_at:
-            raise TicketError([Problem(f"escalated_at {escalated_at.isoformat()} is before created_at "
-                                       f"{created_at.isoformat()}", ("escalated_at",), field="escalated_at")],
-                              ticket_id=facts["id"])
         location_id = facts.get("location_id")
         if location_id is not None and plan.operator is not None:
-            operator = plan.operator.deadlines(location_id, created_at, escalated_at)
+            try:
+                operator = plan.operator.deadlines(location_id, created_at, escalated_at)
+            except (CalendarError, OverflowError) as exc:
+                field, value = ("escalated_at", escalated_at) if escalated_at is not None else \
+                    ("created_at", created_at)
+                raise _date_problem(field, value, calendar.years, facts["id"],
+                                    f"its operator deadlines cannot be counted: {_range_reason(exc)}") from None
             record = due.record_with_operator
 
         review = candidate if candidate is not None and candidate.rank < _RANK[priority] else None

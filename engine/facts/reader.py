@@ -1,33 +1,97 @@
-"""Reading tickets from JSON, JSONL or YAML, one at a time, with their line numbers.
+"""Reading tickets from JSONL, JSON or YAML, one at a time, with their positions.
 
-``read_tickets(stream)`` yields a ``TicketInput`` per ticket: its 1-based line
-in the input, and either the parsed ticket or the reason it could not be
-read.  A bad line never stops the stream.  JSONL is read line by line, so
-memory stays flat however long the input is; a JSON array or a YAML file is
-parsed whole (both are bounded by ``MAX_DOCUMENT_BYTES``).
+``read_tickets(stream, format=...)`` yields a ``TicketInput`` per ticket: its
+1-based line in the input, its 0-based ``index`` when it is an element of a
+JSON array or YAML list, and either the parsed ticket or the reason it could
+not be read.  A bad ticket never stops the stream, and one record comes out
+for every ticket that can be delimited.
 
-Refused, each as an error for that ticket: lines longer than ``MAX_LINE_BYTES``,
-invalid JSON, JSON nested too deep, duplicate field names, non-UTF-8 bytes.
+The format is explicit, never guessed from the content (a guess turned one bad
+first line into one error for a whole batch): ``jsonl``, ``json`` or ``yaml``;
+``None`` (or ``"auto"``) takes it from the stream's file name (``.jsonl``/``.ndjson``,
+``.json``, ``.yaml``/``.yml``), and JSONL for anything else, stdin included.  A
+UTF-8 byte order mark is accepted and stripped.
+
+* JSONL is read line by line (memory stays flat) and decoded with orjson; a
+  line holding a JSON array gives one ticket per element.  A line that orjson
+  refuses is read again by the standard library's decoder, so that NaN, a
+  number too large for a double or a lone surrogate (``"\\ud800"``) reaches the
+  validator, which names the field, as it always did.
+* A JSON array is streamed element by element (ijson over yajl): time linear in
+  its size, flat memory, each element with its index and the line it starts on.
+  A syntax error ends the array: one error record says where, since nothing
+  after it can be delimited.  Any other JSON document is read whole (at most
+  ``MAX_DOCUMENT_BYTES``).
+* YAML is read whole (at most ``MAX_YAML_BYTES``) with the hostile-input-safe
+  policy reader: no aliases, no tags, no duplicate keys.
+
+Refused, each as an error for that ticket: JSONL lines longer than
+``MAX_LINE_BYTES``, invalid JSON, JSON nested too deeply, duplicate field
+names (at any depth), non-UTF-8 bytes.  Integers beyond 64 bits in JSONL are
+read as the nearest double, as orjson does.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import IO, Any, Callable, Iterator
+import re
+from decimal import Decimal
+from typing import IO, Any, Callable, Iterator, NamedTuple
+
+import ijson
+import orjson
 
 from ..policy.yaml_reader import YamlError, decode, iter_documents
 
+FORMATS = ("jsonl", "json", "yaml")
 MAX_LINE_BYTES = 1024 * 1024
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
+MAX_YAML_BYTES = 8 * 1024 * 1024
+_BOM = b"\xef\xbb\xbf"
+_CHUNK = 64 * 1024
+_PROGRESS_EVERY = 1024 * 1024
+_EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".yaml": "yaml", ".yml": "yaml"}
 
 
-@dataclass(frozen=True)
-class TicketInput:
+class TicketInput(NamedTuple):
+    """One ticket as read: where it is (``line``; ``index`` inside an array or list), and the
+    ticket, or ``error`` saying why it could not be read."""
+
     line: int
     ticket: Any = None
     error: str | None = None
+    index: int | None = None
 
 
+def format_for(name: str | None) -> str:
+    """The input format a file name implies: by its extension; JSONL for any other name and for
+    stdin (``None`` or ``"-"``)."""
+    if not name or name == "-":
+        return "jsonl"
+    dot = name.rfind(".")
+    return _EXTENSIONS.get(name[dot:].lower(), "jsonl") if dot > name.replace("\\", "/").rfind("/") else "jsonl"
+
+
+def read_tickets(stream: IO[bytes], *, format: str | None = None,
+                 progress: Callable[[int], None] | None = None) -> Iterator[TicketInput]:
+    """Yield every ticket of a binary stream.
+
+    ``format``: ``jsonl``, ``json`` or ``yaml``; ``None`` or ``"auto"`` takes it from the stream's
+    ``name`` (see :func:`format_for`).  ``progress`` is called now and then with the number of
+    bytes consumed so far.
+    """
+    if format in (None, "auto"):
+        name = getattr(stream, "name", None)
+        format = format_for(name if isinstance(name, str) else None)
+    if format == "jsonl":
+        return _read_jsonl(stream, progress)
+    if format == "json":
+        return _read_json(stream, progress)
+    if format == "yaml":
+        return _read_yaml(stream)
+    raise ValueError(f"unknown input format {format!r}; use one of {', '.join(FORMATS)}")
+
+
+# --------------------------------------------------------------------------- JSON values
 class _Duplicate(ValueError):
     pass
 
@@ -43,115 +107,387 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict:
     return out
 
 
-def _loads(text: str) -> Any:
-    return json.loads(text, object_pairs_hook=_pairs)
+_WHITESPACE = b" \t\r\n"
 
 
-def _json_error(exc: Exception) -> str:
-    if isinstance(exc, _Duplicate):
-        return str(exc)
-    if isinstance(exc, RecursionError):
-        return "invalid JSON: nested too deeply"
-    if isinstance(exc, json.JSONDecodeError):
-        return f"invalid JSON: {exc.msg} at column {exc.colno}"
-    return f"invalid JSON: {exc}"
+def _key_count(value: Any) -> int:
+    """How many keys the objects in ``value`` hold, at every depth (no recursion: orjson nests 1024 deep)."""
+    count, stack = 0, [value]
+    while stack:
+        item = stack.pop()
+        if type(item) is dict:
+            count += len(item)
+            stack.extend(v for v in item.values() if type(v) is dict or type(v) is list)
+        elif type(item) is list:
+            stack.extend(v for v in item if type(v) is dict or type(v) is list)
+    return count
 
 
-def read_tickets(stream: IO[bytes], *, format: str = "auto",
-                 progress: Callable[[int], None] | None = None) -> Iterator[TicketInput]:
-    """Yield every ticket of a binary stream.  ``format``: auto, json, jsonl or yaml.
+def _no_duplicates(raw: bytes, value: Any) -> bool:
+    """True when ``raw``, which orjson decoded to ``value``, certainly has no duplicate keys.
 
-    ``auto`` reads JSONL when the first line is a complete JSON value, JSON when
-    the whole input is, and YAML otherwise.  ``progress`` is called with the
-    number of bytes consumed so far.
+    orjson keeps the last of duplicate keys silently.  With the whitespace taken out, every key of
+    ``raw`` reads ``"key":``, so ``raw`` has at least as many ``":`` as keys, and exactly as many
+    unless a string holds ``":`` too; ``value`` holds as many keys as ``raw`` less the duplicates.
+    Equal counts therefore prove there is none; unequal ones send the line to the standard
+    decoder, which finds the duplicate or reads it as is.
     """
-    consumed = 0
-    if format in ("auto", "jsonl"):
-        lineno = 0
-        while True:
-            raw = stream.readline(MAX_LINE_BYTES + 1)
-            if not raw:
-                return
-            lineno += 1
-            consumed += len(raw)
-            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
-                while raw and not raw.endswith(b"\n"):  # skip the rest of the over-long line
-                    raw = stream.readline(MAX_LINE_BYTES)
-                    consumed += len(raw)
-                yield TicketInput(lineno, error=f"line longer than {MAX_LINE_BYTES:,} bytes")
-                continue
-            if progress:
-                progress(consumed)
-            text = raw.strip()
-            if not text:
-                continue
-            try:
-                value = _loads(text.decode("utf-8"))
-            except (ValueError, RecursionError, UnicodeDecodeError) as exc:
-                if format == "auto" and lineno == 1 and not isinstance(exc, _Duplicate):
-                    rest = stream.read(MAX_DOCUMENT_BYTES + 1 - len(raw))
-                    yield from _read_document(raw + rest, "auto")
-                    return
-                error = "not UTF-8" if isinstance(exc, UnicodeDecodeError) else _json_error(exc)
-                yield TicketInput(lineno, error=error)
-                continue
-            format = "jsonl"
-            if isinstance(value, list) and lineno == 1:  # a one-line JSON array of tickets
-                yield from (TicketInput(1, ticket=item) for item in value)
-                continue
-            yield TicketInput(lineno, ticket=value)
-    else:
-        data = stream.read(MAX_DOCUMENT_BYTES + 1)
-        yield from _read_document(data, format)
+    found = raw.translate(None, _WHITESPACE).count(b'":')
+    if type(value) is dict and found == len(value):  # the common, flat ticket
+        return True
+    return found == _key_count(value)
 
 
-def _read_document(data: bytes, format: str) -> Iterator[TicketInput]:
-    if len(data) > MAX_DOCUMENT_BYTES:
-        yield TicketInput(1, error=f"input larger than {MAX_DOCUMENT_BYTES:,} bytes; use JSONL for large inputs")
-        return
+def _loads_slowly(raw: bytes) -> tuple[Any, str | None]:
+    """The standard decoder: duplicate keys refused, NaN and huge numbers read (the validator
+    names them), lone surrogates read (the evaluator names them).  (value, None) or (None, error)."""
     try:
-        text = data.decode("utf-8-sig")
+        text = raw.decode("utf-8").strip()  # a line's own newline would make its error "at line 2"
     except UnicodeDecodeError:
-        yield TicketInput(1, error="input is not UTF-8")
-        return
-    if format in ("auto", "json"):
-        try:
-            value = _loads(text)
-        except (ValueError, RecursionError) as exc:
-            if format == "json":
-                line = getattr(exc, "lineno", 1)
-                yield TicketInput(line, error=_json_error(exc))
-                return
-        else:
-            yield from _json_tickets(value, text)
-            return
-    yield from _yaml_tickets(text)
-
-
-def _json_tickets(value: Any, text: str) -> Iterator[TicketInput]:
-    if not isinstance(value, list):
-        yield TicketInput(1, ticket=value)
-        return
-    # line of each element: found by decoding the array element by element
-    decoder = json.JSONDecoder(object_pairs_hook=_pairs)
-    pos = text.index("[") + 1
-    for item in value:
-        while text[pos] in " \t\r\n,":
-            pos += 1
-        line = text.count("\n", 0, pos) + 1
-        _, pos = decoder.raw_decode(text, pos)
-        yield TicketInput(line, ticket=item)
-
-
-def _yaml_tickets(text: str) -> Iterator[TicketInput]:
+        return None, "not UTF-8"
+    if text.startswith("\ufeff"):
+        text = text[1:]
     try:
-        text = decode(text.encode("utf-8"), "<tickets>")
+        return json.loads(text, object_pairs_hook=_pairs), None
+    except _Duplicate as exc:
+        return None, str(exc)
+    except RecursionError:
+        return None, "invalid JSON: nested too deeply"
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno} column {exc.colno}" if exc.lineno > 1 else f"column {exc.colno}"
+        return None, f"invalid JSON: {exc.msg} at {where}"
+    except ValueError as exc:  # int() refusing a number of more than 4,300 digits
+        if "digits" in str(exc):
+            return None, "invalid JSON: a number with more than 4,300 digits"
+        return None, "invalid JSON"
+
+
+def _loads(raw: bytes) -> tuple[Any, str | None]:
+    """(value, None) or (None, error) for one JSON text."""
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return _loads_slowly(raw)
+    if (type(value) is dict or type(value) is list) and not _no_duplicates(raw, value):
+        return _loads_slowly(raw)
+    return value, None
+
+
+# --------------------------------------------------------------------------- JSONL
+_new = tuple.__new__  # builds a TicketInput from its fields, without its Python-level __new__
+
+
+def _read_jsonl(stream: IO[bytes], progress: Callable[[int], None] | None) -> Iterator[TicketInput]:
+    readline, loads, new = stream.readline, orjson.loads, _new
+    limit = MAX_LINE_BYTES + 1
+    lineno = consumed = 0
+    report = _PROGRESS_EVERY
+    while True:
+        raw = readline(limit)
+        if not raw:
+            break
+        lineno += 1
+        if progress is not None:
+            consumed += len(raw)
+            if consumed >= report:
+                progress(consumed)
+                report = consumed + _PROGRESS_EVERY
+        if len(raw) == limit and raw[-1] != 10:
+            while raw and raw[-1] != 10:  # skip the rest of the over-long line
+                raw = readline(_CHUNK)
+                consumed += len(raw)
+            yield TicketInput(lineno, error=f"line longer than {MAX_LINE_BYTES:,} bytes")
+            continue
+        try:  # the fast path: orjson, and a count that proves there is no duplicate key
+            value = loads(raw)
+        except orjson.JSONDecodeError:
+            if raw.startswith(_BOM):  # at the start of the input, or of a file appended to it
+                raw = raw[3:]
+            if not raw.strip():
+                continue  # a blank line is no ticket
+            value, error = _loads_slowly(raw)
+        else:
+            if type(value) is dict and raw.translate(None, _WHITESPACE).count(b'":') == len(value):
+                yield new(TicketInput, (lineno, value, None, None))
+                continue
+            error = None
+            if (type(value) is dict or type(value) is list) and not _no_duplicates(raw, value):
+                value, error = _loads_slowly(raw)
+        if error is not None:
+            yield TicketInput(lineno, error=error)
+        elif type(value) is list:  # a JSON array on one line: one ticket per element
+            for index, item in enumerate(value):
+                yield TicketInput(lineno, item, None, index)
+        else:
+            yield TicketInput(lineno, value)
+    if progress is not None:
+        progress(consumed)
+
+
+# --------------------------------------------------------------------------- JSON
+def _read_json(stream: IO[bytes], progress: Callable[[int], None] | None) -> Iterator[TicketInput]:
+    """A JSON array streamed element by element; any other JSON document read whole."""
+    lineno = 1
+    chunk = stream.readline(_CHUNK)
+    if chunk.startswith(_BOM):
+        chunk = chunk[3:]
+    while not chunk.strip():  # up to the first line that is not whitespace
+        if not chunk:
+            return  # empty input: no tickets
+        if chunk.endswith(b"\n"):
+            lineno += 1
+        chunk = stream.readline(_CHUNK)
+    if chunk.lstrip()[:1] == b"[":
+        yield from _JsonArray(stream, progress, lineno).read_elements(chunk)
+        return
+    data = chunk + stream.read(MAX_DOCUMENT_BYTES + 1 - len(chunk))
+    if len(data) > MAX_DOCUMENT_BYTES:
+        yield TicketInput(lineno, error=f"a JSON document other than an array is read whole, and this one is "
+                                        f"larger than {MAX_DOCUMENT_BYTES // 2**20} MiB; write the tickets as a "
+                                        f"JSON array or as JSONL (both are streamed)")
+        return
+    value, error = _loads(data)
+    yield TicketInput(lineno, error=error) if error is not None else TicketInput(lineno, value)
+
+
+# A lone surrogate escape, which yajl silently decodes as '?': each is swapped for a private-use
+# character (U+F0000 + its offset from U+D800) before yajl sees it, and swapped back afterwards.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_ESCAPE = re.compile(rb"\\(?:u([0-9a-fA-F]{4})|.)", re.DOTALL)
+_MARK_BASE = 0xF0000
+_MARKED = re.compile("[\U000f0000-\U000f07ff]")
+
+
+def _mark_lone_surrogates(chunk: bytes) -> tuple[bytes, int]:
+    """``chunk`` with each lone surrogate escape replaced by the escape of its marker, and how many.
+
+    ``chunk`` starts outside any escape (the caller never cuts one), so escapes are found by
+    reading them in order: ``\\\\`` is one escape, and ``\\\\ud800`` after it is text."""
+    out, last, count = [], 0, 0
+    matches = list(_ESCAPE.finditer(chunk))
+    skip = False
+    for i, m in enumerate(matches):
+        if skip:
+            skip = False
+            continue
+        hexa = m.group(1)
+        if hexa is None:
+            continue
+        code = int(hexa, 16)
+        if 0xD800 <= code <= 0xDBFF and i + 1 < len(matches):
+            nxt = matches[i + 1]
+            low = nxt.group(1)
+            if nxt.start() == m.end() and low is not None and 0xDC00 <= int(low, 16) <= 0xDFFF:
+                skip = True  # a proper pair
+                continue
+        if 0xD800 <= code <= 0xDFFF:
+            v = _MARK_BASE + code - 0xD800 - 0x10000
+            out += [chunk[last:m.start()], b"\\u%04x\\u%04x" % (0xD800 + (v >> 10), 0xDC00 + (v & 0x3FF))]
+            last = m.end()
+            count += 1
+    if not count:
+        return chunk, 0
+    out.append(chunk[last:])
+    return b"".join(out), count
+
+
+def _unmark(text: str) -> str:
+    return _MARKED.sub(lambda m: chr(ord(m.group()) - _MARK_BASE + 0xD800), text)
+
+
+def _unmarked(value: Any) -> tuple[Any, int]:
+    """``value`` with marked lone surrogates restored, and how many there were."""
+    if type(value) is str:
+        if _MARKED.search(value) is None:
+            return value, 0
+        return _unmark(value), len(_MARKED.findall(value))
+    if isinstance(value, dict):
+        out, total = {}, 0
+        for key, item in value.items():
+            key, n = _unmarked(key)
+            item, m = _unmarked(item)
+            out[key] = item
+            total += n + m
+        return (out if total else value), total
+    if type(value) is list:
+        items = [_unmarked(item) for item in value]
+        total = sum(n for _, n in items)
+        return ([item for item, _ in items] if total else value), total
+    return value, 0
+
+
+class _JsonArray:
+    """Streams the elements of a JSON array: ijson's C parser reads the input through ``read``,
+    one line (at most 64 KiB of one) at a time, so that each object notes the line it starts on."""
+
+    def __init__(self, stream: IO[bytes], progress: Callable[[int], None] | None, line: int) -> None:
+        self.stream, self.progress = stream, progress
+        self.line = line        # of the piece being parsed
+        self.next_line = line   # of the next piece
+        self.pending: bytes | None = None
+        self.consumed = 0
+        self.report = _PROGRESS_EVERY
+        self.duplicates = 0   # duplicate keys seen and not yet found in a completed element
+        self.marks = 0        # lone surrogates marked and not yet found in a completed element
+        reader = self
+
+        class _Object(dict):
+            """What yajl builds JSON objects as: notes its line, keeps the first of duplicate keys
+            (for the message) and reads decimals as floats, as the JSON decoders do."""
+
+            __slots__ = ("line", "duplicate")
+
+            def __init__(self) -> None:
+                self.line = reader.line
+                self.duplicate = None
+
+            def __setitem__(self, key: str, value: Any) -> None:
+                if key in self:
+                    if self.duplicate is None:
+                        self.duplicate = key
+                        reader.duplicates += 1
+                    return
+                if type(value) is Decimal:
+                    value = float(value)
+                dict.__setitem__(self, key, value)
+
+        self.object_type = _Object
+
+    def read(self, size: int = -1) -> bytes:
+        """The next piece of input for the parser: a line, or 64 KiB of a longer one."""
+        if size == 0:
+            return b""
+        chunk = self.pending if self.pending is not None else self.stream.readline(_CHUNK)
+        self.pending = None
+        self.line = self.next_line
+        if not chunk:
+            return chunk
+        if not chunk.endswith(b"\n"):
+            chunk = self._uncut(chunk)
+        if chunk.endswith(b"\n"):
+            self.next_line += 1
+        if self.progress is not None:
+            self.consumed += len(chunk)
+            if self.consumed >= self.report:
+                self.progress(self.consumed)
+                self.report = self.consumed + _PROGRESS_EVERY
+        if b"\\" in chunk and _SURROGATE_ESCAPE.search(chunk) is not None:
+            chunk, marked = _mark_lone_surrogates(chunk)
+            self.marks += marked
+        return chunk
+
+    def read_elements(self, first: bytes) -> Iterator[TicketInput]:
+        self.pending = first
+        index = 0
+        element = self._element
+        try:
+            for item in ijson.items(self, "item", map_type=self.object_type, use_float=False, buf_size=_CHUNK):
+                yield element(item, index)
+                index += 1
+        except ijson.JSONError as exc:
+            message, inside = _yajl_message(exc)
+            yield TicketInput(self.line, error=message, index=index if inside else None)
+        if self.progress is not None:
+            self.progress(self.consumed)
+
+    def _uncut(self, chunk: bytes) -> bytes:
+        """A 64 KiB piece of a long line, extended so that it does not end inside an escape
+        (12 bytes: a surrogate pair's); the next piece then starts outside any escape."""
+        extra = 0
+        while b"\\" in chunk[-12:] and extra < _CHUNK:
+            more = self.stream.readline(12)
+            if not more:
+                break
+            chunk += more
+            extra += len(more)
+            if more.endswith(b"\n"):
+                break
+        return chunk
+
+    def _element(self, item: Any, index: int) -> TicketInput:
+        line = self.line
+        if isinstance(item, self.object_type):
+            line = item.line
+            if self.duplicates or self.marks:
+                return self._suspect(item, index, line)
+            return _new(TicketInput, (line, dict(item), None, index))
+        if type(item) is Decimal:
+            item = float(item)
+        elif (self.duplicates or self.marks) and type(item) is list:
+            return self._suspect(item, index, line)
+        return TicketInput(line, item, None, index)
+
+    def _suspect(self, item: Any, index: int, line: int) -> TicketInput:
+        """An element completed while a duplicate key or a lone surrogate is not yet accounted for:
+        look inside it."""
+        duplicate = _first_duplicate(item, self.object_type)
+        if duplicate is not None:
+            self.duplicates -= _count_duplicates(item, self.object_type)
+            return TicketInput(line, error=f"duplicate field {duplicate!r}", index=index)
+        ticket = dict(item) if isinstance(item, dict) else item
+        if self.marks:
+            ticket, found = _unmarked(ticket)
+            self.marks -= found
+        return TicketInput(line, ticket, None, index)
+
+
+def _walk_objects(value: Any, object_type: type) -> Iterator[Any]:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, object_type):
+            yield item
+            stack.extend(v for v in item.values() if isinstance(v, (dict, list)))
+        elif type(item) is list:
+            stack.extend(v for v in item if isinstance(v, (dict, list)))
+
+
+def _first_duplicate(value: Any, object_type: type) -> str | None:
+    for obj in _walk_objects(value, object_type):
+        if obj.duplicate is not None:
+            return obj.duplicate
+    return None
+
+
+def _count_duplicates(value: Any, object_type: type) -> int:
+    return sum(1 for obj in _walk_objects(value, object_type) if obj.duplicate is not None)
+
+
+def _yajl_message(exc: Exception) -> tuple[str, bool]:
+    """yajl's message in words (its first line: the rest quotes the input), and whether it is about
+    an element (else about text after the array)."""
+    raw = exc.args[0] if exc.args else str(exc)
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    head = text.strip().splitlines()[0].strip() if text.strip() else "invalid JSON"
+    for prefix in ("lexical error: ", "parse error: "):
+        if head.startswith(prefix):
+            head = head[len(prefix):]
+    head = head.rstrip(".")
+    if head == "trailing garbage":
+        return "invalid JSON: text after the end of the array", False
+    if head == "premature EOF":
+        return "invalid JSON: the input ends inside the array", True
+    if head == "invalid char in json text":
+        head = "a character that cannot start a JSON value here (NaN, Infinity and comments are not JSON)"
+    return f"invalid JSON: {head}; the rest of the array cannot be read", True
+
+
+# --------------------------------------------------------------------------- YAML
+def _read_yaml(stream: IO[bytes]) -> Iterator[TicketInput]:
+    data = stream.read(MAX_YAML_BYTES + 1)
+    if len(data) > MAX_YAML_BYTES:
+        yield TicketInput(1, error=f"YAML ticket input is read whole and limited to {MAX_YAML_BYTES // 2**20} MiB; "
+                                   f"write large inputs as JSONL or a JSON array (both are streamed)")
+        return
+    try:
+        text = decode(data, "<tickets>")
         for doc in iter_documents(text, "<tickets>"):
             if isinstance(doc.data, list):
                 for i, item in enumerate(doc.data):
-                    yield TicketInput(doc.positions.get((i,), (doc.line, 1))[0], ticket=item)
+                    yield TicketInput(doc.positions.get((i,), (doc.line, 1))[0], item, None, i)
             else:
-                yield TicketInput(doc.positions.get((), (doc.line, 1))[0], ticket=doc.data)
+                yield TicketInput(doc.positions.get((), (doc.line, 1))[0], doc.data)
     except YamlError as exc:
         problem = exc.problem
-        yield TicketInput(problem.line or 1, error=problem.message)
+        # the policy reader words its refusals for policy files
+        yield TicketInput(problem.line or 1, error=problem.message.replace("policy files", "ticket files"))

@@ -21,6 +21,7 @@ from .loader import PolicyDocument
 from .schemas import did_you_mean
 from .versions import change_dates, group_versions, snapshot
 from ..core.zones import timezone_problem
+from ..sla.clock_policy import check_clock, one_clock_in_effect
 
 Located = tuple[PolicyDocument, Problem]
 
@@ -86,6 +87,7 @@ PER_DOCUMENT: dict[str, Callable[[PolicyDocument], Iterable[Problem]]] = {
     "PriorityTargets": _check_targets,
     "OperatorSLAs": _check_operator_slas,
     "Locations": _check_locations,
+    "SLAClock": check_clock,
 }
 
 
@@ -153,6 +155,7 @@ def _snapshot_checks(docs: list[PolicyDocument], day: str, broken: frozenset) ->
 
     yield from _operator_checks(list(by_kind["OperatorSLAs"].values()), list(by_kind["Locations"].values()), day,
                                 {kind for kind, _ in broken})
+    yield from one_clock_in_effect(list(by_kind["SLAClock"].values()))
 
 
 def _duplicate_id(seen: dict, doc: PolicyDocument, key: str, i: int, what: str) -> Located | None:

@@ -22,7 +22,8 @@ from ..core.errors import Problem, TriageError
 from ..core.resources import schemas_dir
 
 API_VERSION = "triage/v1"
-KINDS = ("TriagePolicy", "PriorityTargets", "BusinessCalendar", "OperatorSLAs", "Locations", "PolicyTest")
+KINDS = ("TriagePolicy", "PriorityTargets", "BusinessCalendar", "OperatorSLAs", "Locations", "PolicyTest",
+         "SLAClock")
 
 
 def suggest(word: Any, choices: Any) -> str | None:

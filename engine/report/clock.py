@@ -5,6 +5,7 @@ minutes (a business day is not 24 hours); instants are local to that calendar.
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ..calendar.explain import format_elapsed, format_instant
@@ -103,6 +104,19 @@ def _changed(before: MetricClock | None, after: MetricClock) -> bool:
         (after.state, after.target, after.due_us, after.stopped_us, after.breached_us, after.warnings)
 
 
+def _breaches_between(before: dict, after: dict, since: int | None, until: int) -> list[str]:
+    """A line for each metric whose target ran out between two events (as it happened, not retroactively)."""
+    found = []
+    for name, m in after.items():
+        if m is None or m.breached_us is None or since is None or not since <= m.breached_us < until:
+            continue
+        old = before.get(name)
+        if old is not None and old.breached_us != m.breached_us and old.target == m.target:
+            found.append((m.breached_us, f"{format_instant(m.breached_at)}  {name} breached: its {m.target} ran out "
+                                         "with the clock running"))
+    return [text for _, text in sorted(found)]
+
+
 def timeline_lines(timeline: Timeline) -> list[str]:
     """One ticket's clock as a story: each event with what it did and the metrics it changed, then
     every metric at now."""
@@ -121,21 +135,29 @@ def timeline_lines(timeline: Timeline) -> list[str]:
     lines.append("")
     previous: dict[str, Any] = {}
     tz = clock.decision.business_calendar.tz if clock is not None else None
+    since = None  # the previous applied event's instant
     for entry in timeline.entries:
         ev = entry.event
         head = f"{format_instant(ev.at.astimezone(tz) if tz else ev.at)}  line {ev.line}  {ev.type}"
         if entry.error is not None:
             lines.append(f"{head}: refused, {entry.error.field or 'event'}: {entry.error.message}")
             continue
+        lines.extend(_breaches_between(previous, entry.metrics, since, ev.at_us))
         lines.append(f"{head}: {entry.note}")
         for name, m in entry.metrics.items():
             if m is not None and _changed(previous.get(name), m):
-                lines.append(f"    {metric_line(m)}")
-        previous = entry.metrics
+                old = previous.get(name)
+                retro = since is not None and m.breached_us is not None and old is not None and \
+                    old.breached_us != m.breached_us and old.target != m.target
+                lines.append(f"    {metric_line(m)}" + (" (retroactively: the new target counts from creation)"
+                                                          if retro else ""))
+        previous, since = entry.metrics, ev.at_us
     if timeline.error is not None and not any(e.error is timeline.error for e in timeline.entries):
         lines.append(f"not clocked: {timeline.error.field or 'ticket'}: {timeline.error.message}")
     if clock is None:
         return lines
+    final = {**clock.metrics, **(clock.levels or {})}
+    lines.extend(_breaches_between(previous, final, since, clock.now_us + 1))
     lines += ["", f"at {format_instant(clock.now)}: status {clock.status}"]
     for name in METRICS:
         m = clock.metrics.get(name)
@@ -147,3 +169,50 @@ def timeline_lines(timeline: Timeline) -> list[str]:
     else:
         lines.append("  no operator SLA (the ticket has no location_id)")
     return lines
+
+
+# --------------------------------------------------------------------------- CLI output
+def _error_text(e) -> str:
+    where = f"line {e.line}: " if e.line is not None else ""
+    who = f"ticket {e.ticket_id}: " if e.ticket_id else ""
+    return f"{where}{who}{e.field + ': ' if e.field else ''}{e.message}"
+
+
+def write_clock(items, fmt: str, out, err) -> tuple[int, int]:
+    """Write ``PolicySet.clock`` results: JSON lines (error records in place), or a table on ``out``
+    with the errors on ``err``.  Returns (tickets clocked, error records)."""
+    clocks: list[TicketClock] = []
+    clocked = failed = 0
+    for item in items:
+        record = item.to_dict() if fmt == "jsonl" else None
+        if isinstance(item, TicketClock):
+            clocked += 1
+            if record is None:
+                clocks.append(item)
+        else:
+            failed += 1
+            if record is None:
+                err.write(_error_text(item) + "\n")
+        if record is not None:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    if fmt != "jsonl":
+        out.write("\n".join(plain_table(CLOCK_HEADERS, clock_rows(clocks))) + "\n")
+    out.flush()
+    return clocked, failed
+
+
+def write_queue(items, fmt: str, out, err) -> tuple[int, int, int]:
+    """Write ``PolicySet.queue`` results: the open tickets most urgent first, then the error records
+    (JSON lines), or a table with the time left and the errors on ``err``.
+    Returns (tickets queued, tickets solved or closed, error records)."""
+    clocks = [item for item in items if isinstance(item, TicketClock)]
+    errors = [item for item in items if not isinstance(item, TicketClock)]
+    if fmt == "jsonl":
+        for item in clocks + errors:
+            out.write(json.dumps(item.to_dict(), ensure_ascii=False) + "\n")
+    else:
+        out.write("\n".join(plain_table(QUEUE_HEADERS, queue_rows(clocks))) + "\n")
+        for e in errors:
+            err.write(_error_text(e) + "\n")
+    out.flush()
+    return len(clocks), getattr(items, "done", 0), len(errors)

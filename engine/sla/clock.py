@@ -265,6 +265,15 @@ class Timeline(NamedTuple):
     error: EventError | None      # why the ticket could not be clocked at all
 
 
+class Queue(list):
+    """The queue: open tickets' ``TicketClock``s most urgent first, then ``EventError``s; ``done`` counts
+    the tickets left out because they are solved or closed."""
+
+    def __init__(self, items: Iterable = (), done: int = 0) -> None:
+        super().__init__(items)
+        self.done = done
+
+
 # --------------------------------------------------------------------------- one ticket's life
 class _Life:
     """The state of one ticket while its events are applied: facts, decision, and the phases of its
@@ -699,19 +708,22 @@ class SLAClock:
             except TriageError as exc:
                 yield EventError(None, ticket_id, None, str(exc))
 
-    def queue(self, events: Iterable[Any], now: datetime) -> list[TicketClock | EventError]:
+    def queue(self, events: Iterable[Any], now: datetime) -> "Queue":
         """Tickets not solved or closed at ``now``, most urgent first (see :meth:`TicketClock.queue_key`);
         then the errors."""
         clocks: list = []
         errors: list = []
+        done = 0
         for item in self._run(events, _now_us(now)):
             if isinstance(item, TicketClock):
                 if item.is_open:
                     clocks.append(item)
+                else:
+                    done += 1
             else:
                 errors.append(item)
         clocks.sort(key=TicketClock.queue_key)
-        return clocks + errors
+        return Queue(clocks + errors, done)
 
     def timeline(self, events: Iterable[Any], ticket_id: str, now: datetime) -> Timeline:
         """One ticket's events as the clock applied them, with every metric after each; ``TriageError``

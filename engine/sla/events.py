@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 from ..calendar.index import epoch_us
 from ..core.errors import Problem, TicketError
 from ..facts.vocabulary import describe, did_you_mean, parse_rfc3339
+from ..policy.schemas import suggest
 from .clock_policy import STATUSES
 
 CREATED, UPDATED, AGENT_REPLY, STATUS, PRIORITY, ESCALATED = range(6)
@@ -139,7 +140,7 @@ def parse_event(raw: Any, line: int, seq: int, now_us: int | None = None) -> tup
     elif code == PRIORITY:
         priority, reason = raw["priority"], raw["reason"]
         if priority not in PRIORITIES or type(priority) is not str:
-            hint = did_you_mean(priority, PRIORITIES) if isinstance(priority, str) else None
+            hint = suggest(priority, PRIORITIES)
             raise _bad(line, ticket_id, "priority", f"priority must be one of {', '.join(PRIORITIES)}, got "
                        f"{describe(priority)}" + (f"; did you mean {hint!r}?" if hint else ""), kind)
         if type(reason) is not str or not reason.strip():

@@ -152,6 +152,9 @@ def timeline_lines(timeline: Timeline) -> list[str]:
                 lines.append(f"    {metric_line(m)}" + (" (retroactively: the new target counts from creation)"
                                                           if retro else ""))
         previous, since = entry.metrics, ev.at_us
+    if timeline.unread:
+        lines += ["", "refused events (not applied):"]
+        lines.extend(f"  {_error_text(e, who=False)}" for e in timeline.unread)
     if timeline.error is not None and not any(e.error is timeline.error for e in timeline.entries):
         lines.append(f"not clocked: {timeline.error.field or 'ticket'}: {timeline.error.message}")
     if clock is None:
@@ -172,9 +175,9 @@ def timeline_lines(timeline: Timeline) -> list[str]:
 
 
 # --------------------------------------------------------------------------- CLI output
-def _error_text(e) -> str:
+def _error_text(e, who: bool = True) -> str:
     where = f"line {e.line}: " if e.line is not None else ""
-    who = f"ticket {e.ticket_id}: " if e.ticket_id else ""
+    who = f"ticket {e.ticket_id}: " if e.ticket_id and who else ""
     return f"{where}{who}{e.field + ': ' if e.field else ''}{e.message}"
 
 

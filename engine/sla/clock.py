@@ -263,6 +263,7 @@ class Timeline(NamedTuple):
     entries: list[TimelineEntry]
     clock: TicketClock | None
     error: EventError | None      # why the ticket could not be clocked at all
+    unread: list                  # EventErrors of events too malformed to place in time (bad at, type, fields)
 
 
 class Queue(list):
@@ -734,10 +735,11 @@ class SLAClock:
             hint, _ = did_you_mean(ticket_id, tickets)
             raise TriageError(f"no event for ticket {ticket_id!r} up to {now.isoformat()}{hint}")
         events_of, errors = tickets[ticket_id]
+        unread = sorted(errors, key=lambda e: e.line or 0)
         entries: list[TimelineEntry] = []
         life, failure = self._life(ticket_id, events_of, list(errors), entries)
         clock = life.finish(now_us) if life is not None else None
-        return Timeline(ticket_id, entries, clock, failure)
+        return Timeline(ticket_id, entries, clock, failure, unread)
 
 
 def _created_note(life: _Life) -> str:

@@ -367,3 +367,22 @@ def test_pause_statuses_come_from_the_policy(policy_copy):
     m = metric(c, "resolution")
     assert (m["elapsed_seconds"], m["paused_seconds"], m["due"]) == (158_400, 0, "2024-04-08T16:00:00+02:00")
     assert m["state"] == "breached" and m["breached_at"] == "2024-04-08T16:00:00+02:00"
+
+
+def test_elapsed_and_calendar_day_targets(policy_copy):
+    # P1 with an elapsed response and a calendar-day resolution: both count every hour in the calendar's
+    # zone; '1 days' from Saturday 12:00 CET is Sunday 12:00 CEST, 23 h across the spring-forward night
+    mutate(policy_copy / "priorities.yaml", "      response: 2 business_hours\n      resolution: 4 business_hours",
+           "      response: 30 minutes\n      resolution: 1 days")
+    policies = engine.PolicySet.load(policy_copy)
+    log = [ev("A-1", "2024-03-30T12:00:00+01:00", "created", ticket=GDPR_MAJOR),
+           ev("A-1", "2024-03-30T20:00:00+01:00", "status", status="pending"),
+           ev("A-1", "2024-03-30T21:00:00+01:00", "status", status="open")]
+    c = clock_of(policies, log, "2024-03-31T09:00:00+02:00")
+    first, resolution = metric(c, "first_response"), metric(c, "resolution")
+    assert (first["target"], first["state"], first["breached_at"]) == \
+        ("30 minutes", "breached", "2024-03-30T12:30:00+01:00")
+    assert (resolution["target"], resolution["state"], resolution["due"]) == \
+        ("1 days", "active", "2024-03-31T13:00:00+02:00")
+    assert (resolution["elapsed_seconds"], resolution["paused_seconds"], resolution["remaining_seconds"]) == \
+        (68_400, 3_600, 14_400)   # 20 h since creation, 1 h of it paused; 23 h in all

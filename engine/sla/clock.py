@@ -34,19 +34,19 @@ says the same for users):
 """
 from __future__ import annotations
 
-from bisect import insort
+from bisect import bisect_left, bisect_right, insort
 from datetime import UTC, datetime
 from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
-from ..calendar.business import _BUSINESS, _ELAPSED, BusinessCalendar
+from ..calendar.business import _BUSINESS, _ELAPSED, HORIZON_YEARS, BusinessCalendar
 from ..calendar.duration import Duration
 from ..calendar.index import epoch_us
 from ..core.errors import TicketError, TriageError
 from ..facts.reader import TicketInput
 from ..policy.schemas import did_you_mean
 from .clock_policy import DEFAULT, STOP_STATUSES, ClockPolicies, ClockPolicy
-from .events import AGENT_REPLY, CREATED, ESCALATED, EVENT_TYPES, PRIORITY, STATUS, UPDATED, Event, EventError, \
-    parse_event
+from .events import AGENT_REPLY, CREATED, ESCALATED, EVENT_TYPES, MAX_ID_LENGTH, PRIORITY, STATUS, UPDATED, \
+    Event, EventError, parse_event
 from .operator import _clock, level_due
 
 METRICS = ("first_response", "resolution")
@@ -56,6 +56,7 @@ PRIORITY_ORDER = ("P1", "P2", "P3", "P4")
 _RUN, _PAUSE, _STOP, _WAIT = 0, 1, 2, 3           # a metric's class over one phase of the ticket's life
 _US_PER_YEAR = 31_556_952_000_000                  # mean Gregorian year: a year hint for the calendar index
 _NEVER = 1 << 62
+_new_tuple = tuple.__new__   # builds a named tuple from its fields in order, without its Python __new__
 
 
 def _year_hint(us: int) -> int:
@@ -67,23 +68,48 @@ def _seconds(us: int) -> int:
     return us // 1_000_000 if us >= 0 else -(-us // 1_000_000)
 
 
-def _positions(cal: BusinessCalendar, points: list[int]) -> list[int]:
-    """Business positions of ascending instants ``points`` on ``cal`` (relative to one year start):
-    the business time from ``a`` to ``b`` is then ``pos[b] - pos[a]``, one bisection per point."""
-    yr = cal._locate(points[0], _year_hint(points[0]))
+def _positions(cal: BusinessCalendar, starts: list[int], end: int) -> tuple[list[int], Any]:
+    """Business positions on ``cal`` of the ascending instants ``starts`` and then ``end``, relative to
+    the start of the year index of ``starts[0]`` (returned too): the business time from ``a`` to ``b`` is
+    ``pos[b] - pos[a]``.  (``YearIndex.position``, inlined: this runs for every phase of every ticket.)"""
+    first = starts[0]
+    yr = first_yr = cal._locate(first, _year_hint(first))
+    year_starts, ends, cum, year_end = yr.starts, yr.ends, yr.cum, yr.end_us
     offset = 0
     out = []
-    for us in points:
-        while us >= yr.end_us:
+    for us in starts + [end]:
+        while us >= year_end:
             offset += yr.total
             yr = cal._year(yr.year + 1)
-        out.append(offset + yr.position(us))
-    return out
+            year_starts, ends, cum, year_end = yr.starts, yr.ends, yr.cum, yr.end_us
+        i = bisect_right(year_starts, us) - 1
+        if i < 0:
+            out.append(offset)
+        else:
+            close = ends[i]
+            out.append(offset + (cum[i] - (close - us) if us < close else cum[i]))
+    return out, first_yr
 
 
-def _forward(cal: BusinessCalendar, us: int, amount: int) -> int:
-    """The earliest instant at which ``amount`` > 0 of business time has elapsed on ``cal`` from ``us``."""
-    return cal._forward(us, _year_hint(us), amount, datetime.fromtimestamp(us // 1_000_000, UTC))
+def _earliest(cal: BusinessCalendar, yr, position: int, since: datetime) -> int:
+    """The earliest instant at business ``position`` > 0, counted from the start of year index ``yr``
+    (``YearIndex.earliest`` across years; a closing boundary is that closing time)."""
+    empty = 0
+    while position > yr.total:
+        position -= yr.total
+        empty = empty + 1 if yr.total == 0 else 0
+        if empty >= HORIZON_YEARS:  # let the calendar say it has no open time
+            return cal._forward(yr.start_us, yr.year, position, since)
+        yr = cal._year(yr.year + 1)
+    cum = yr.cum
+    i = bisect_left(cum, position)
+    return yr.ends[i] - (cum[i] - position)
+
+
+def _forward(cal: BusinessCalendar, us: int, amount: int, since: datetime) -> int:
+    """The earliest instant at which ``amount`` > 0 of business time has elapsed on ``cal`` from ``us``
+    (``since`` only names the start if the calendar runs out of open time)."""
+    return cal._forward(us, _year_hint(us), amount, since)
 
 
 class _Regime(NamedTuple):
@@ -106,20 +132,26 @@ class _Measure(NamedTuple):
     last: int                 # its class in the last phase
     stop_from: int | None     # start of the trailing stopped run
     started: bool
+    base: int                 # business position of the stop (or of the end), relative to first_yr
+    first_yr: Any             # the year index positions count from
 
 
-class MetricClock:
+class MetricClock(NamedTuple):
     """One metric of one ticket at ``now``.  Instants are epoch microseconds (``*_us``) with
-    datetime properties in the zone of the calendar the metric counts on."""
+    datetime properties in the zone of the calendar the metric counts on.  (A named tuple: one is
+    built per metric per ticket.)"""
 
-    __slots__ = ("name", "state", "target", "target_us", "elapsed_us", "paused_us", "due_us", "stopped_us",
-                 "breached_us", "warnings", "cal")
-
-    def __init__(self, name, state, target, target_us, elapsed_us, paused_us, due_us, stopped_us, breached_us,
-                 warnings, cal) -> None:
-        self.name, self.state, self.target, self.target_us = name, state, target, target_us
-        self.elapsed_us, self.paused_us, self.due_us = elapsed_us, paused_us, due_us
-        self.stopped_us, self.breached_us, self.warnings, self.cal = stopped_us, breached_us, warnings, cal
+    name: str
+    state: str                 # active | paused | met | breached | not_started
+    target: str                # as written, e.g. "4 business_hours"
+    target_us: int             # the target in microseconds of counted time
+    elapsed_us: int
+    paused_us: int
+    due_us: int | None
+    stopped_us: int | None
+    breached_us: int | None
+    warnings: tuple
+    cal: Any                   # the BusinessCalendar time counts on
 
     @property
     def running(self) -> bool:
@@ -168,19 +200,16 @@ class MetricClock:
         return f"<MetricClock {self.name} {self.state} {_seconds(self.elapsed_us)}s of {self.target}>"
 
 
-class TicketClock:
+class TicketClock(NamedTuple):
     """One ticket's SLA clock at ``now``: its decision, status and metrics."""
 
-    __slots__ = ("ticket_id", "decision", "status", "metrics", "levels", "now_us", "clock_policy")
-
-    def __init__(self, ticket_id, decision, status, metrics, levels, now_us, clock_policy) -> None:
-        self.ticket_id = ticket_id
-        self.decision = decision
-        self.status = status
-        self.metrics: dict[str, MetricClock | None] = metrics
-        self.levels: dict[str, MetricClock] | None = levels       # None without an operator SLA
-        self.now_us = now_us
-        self.clock_policy: ClockPolicy = clock_policy
+    ticket_id: str
+    decision: Any                                  # the Decision of the latest (re-)triage
+    status: str
+    metrics: dict                                  # first_response, resolution -> MetricClock (or None)
+    levels: dict | None                            # first_level, second_level; None without an operator SLA
+    now_us: int
+    clock_policy: ClockPolicy
 
     priority = property(lambda self: self.decision.priority)
     rules_priority = property(lambda self: self.decision.rules_priority)
@@ -282,7 +311,7 @@ class _Life:
     start a phase, so every metric's class is constant over a phase)."""
 
     __slots__ = ("clock", "ticket_id", "raw", "decision", "policy", "pause", "created_us", "status",
-                 "starts", "statuses", "replied", "escalated", "last_change", "regimes", "sticky")
+                 "starts", "statuses", "replied", "escalated", "last_change", "regimes", "sticky", "deferred")
 
     def __init__(self, clock: "SLAClock", ticket_id: str, ev: Event) -> None:
         self.clock = clock
@@ -303,7 +332,7 @@ class _Life:
                              f"event's at {ev.at_text}: a ticket is logged when or after it is created", "created")
         self.raw = raw
         self.decision = decision
-        self.policy = clock._policies.at(decision.created_at.date().isoformat())
+        self.policy = clock._policy_on(decision.created_at)
         self.pause = self.policy.pause_statuses
         self.created_us = self.last_change = created_us
         self.status = "open"
@@ -312,6 +341,7 @@ class _Life:
         self.replied = self.escalated = None
         self.regimes: list[_Regime | None] = [None, None, None, None]
         self.sticky: list[int | None] = [None, None, None, None]
+        self.deferred = False
         self._sync(created_us)
 
     # ---- phases
@@ -323,22 +353,22 @@ class _Life:
             self.starts.append(at)
             self.statuses.append(self.status)
 
-    def _classes(self, k: int) -> list[int]:
-        """Metric ``k``'s class over each phase."""
+    def _classes(self, base: list[int]) -> list[list[int] | None]:
+        """Each metric's class over each phase, from ``base`` (the class by status alone);
+        None for the 2nd level before any escalation."""
+        starts = self.starts
+        replied, escalated = self.replied, self.escalated
+        n = len(starts)
+        first = base if replied is None else base[:bisect_left(starts, replied)]
+        first = first + [_STOP] * (n - len(first))
+        if escalated is None:
+            return [first, base, base, None]
+        i = bisect_left(starts, escalated)
+        return [first, base, base[:i] + [_STOP] * (n - i), [_WAIT] * i + base[i:]]
+
+    def _base(self) -> list[int]:
         pause = self.pause
-        if k == 1:
-            return [_STOP if s in STOP_STATUSES else _PAUSE if s in pause else _RUN for s in self.statuses]
-        if k == 3:
-            e = self.escalated
-            if e is None:
-                return [_WAIT] * len(self.starts)
-            return [_WAIT if a < e else _STOP if s in STOP_STATUSES else _PAUSE if s in pause else _RUN
-                    for a, s in zip(self.starts, self.statuses)]
-        done = self.replied if k == 0 else self.escalated
-        if done is None:
-            return [_STOP if s in STOP_STATUSES else _PAUSE if s in pause else _RUN for s in self.statuses]
-        return [_STOP if a >= done or s in STOP_STATUSES else _PAUSE if s in pause else _RUN
-                for a, s in zip(self.starts, self.statuses)]
+        return [_STOP if s in STOP_STATUSES else _PAUSE if s in pause else _RUN for s in self.statuses]
 
     def _current_class(self, k: int) -> int:
         s = self.status
@@ -365,17 +395,19 @@ class _Life:
         if k < 2:
             text = key[1]
             cal, target_us, days = self.clock._meter(d.business_calendar, text)
-            return _Regime(key, cal, target_us, text, key[3], days)
+            return _new_tuple(_Regime, (key, cal, target_us, text, key[3], days))
         op = d.operator_sla
         level = op.sla.first_level if k == 2 else op.sla.second_level
-        cal, target_us, days = self.clock._level_meter(level, op.timezone)
-        return _Regime(key, cal, target_us, str(level), self.created_us, days)
+        cal, target_us, days, text = self.clock._level_meter(level, op.timezone)
+        return _new_tuple(_Regime, (key, cal, target_us, text, self.created_us, days))
 
     def _sync(self, at: int) -> None:
         """Bring each metric's regime in line with the decision, at ``at``.  A stopped metric keeps
-        its regime (it stopped under it) until it resumes.  A regime replaced after a breach leaves the
-        breach behind (``sticky``)."""
+        its regime (it stopped under it) until it resumes (``deferred`` until then).  A regime replaced
+        after a breach leaves the breach behind (``sticky``)."""
         regimes = self.regimes
+        deferred = False
+        classes = None
         for k in range(4):
             want = self._want(k)
             current = regimes[k]
@@ -383,36 +415,44 @@ class _Life:
                 continue
             if current is not None:
                 if self._current_class(k) == _STOP:
+                    deferred = True
                     continue
-                m = self._measure(k, current, at)
-                if m.late:
+                if classes is None:
+                    classes = self._classes(self._base())
+                m = _measure(current, classes[k], self.starts, at, {}, self) if classes[k] is not None else None
+                if m is not None and m.late:
                     old = self.sticky[k]
                     self.sticky[k] = m.reached if old is None else min(old, m.reached)
             regimes[k] = None if want is None else self._build(k, want)
+        self.deferred = deferred
 
     # ---- events
-    def apply(self, ev: Event) -> str:
-        """Apply one event; a note of what it did.  ``EventError`` if it is refused (nothing changes)."""
+    def apply(self, ev: Event, verbose: bool = False) -> str | None:
+        """Apply one event; with ``verbose``, a note of what it did.  ``EventError`` if it is refused
+        (then nothing changes)."""
         code, at = ev.code, ev.at_us
         if code == STATUS:
             new = ev.data["status"]
             if new == self.status:
-                return f"status stays {new}"
+                return f"status stays {new}" if verbose else None
             old, self.status = self.status, new
             self._split(at)
-            self._sync(at)
-            return f"status {old} -> {new}"
+            if self.deferred:
+                self._sync(at)
+            return f"status {old} -> {new}" if verbose else None
         if code == AGENT_REPLY:
             if self.replied is not None:
-                return "reply (not the first: first_response is already stopped)"
+                return "reply (not the first: first_response is already stopped)" if verbose else None
             self.replied = at
             self._split(at)
-            return "first public reply by support"
+            return "first public reply by support" if verbose else None
         if code == ESCALATED:
             if self.escalated is not None:
-                return "escalated again (the first escalation counts)"
+                return "escalated again (the first escalation counts)" if verbose else None
             self.escalated = at
             self._split(at)
+            if not verbose:
+                return None
             op = self.decision.operator_sla
             return f"escalated to the 2nd level of operator SLA {op.sla.id}" if op else \
                 "escalated (no location yet, so no operator SLA applies so far)"
@@ -421,89 +461,29 @@ class _Life:
         if code == UPDATED:
             raw = {**self.raw, **ev.data["facts"]}
             decision = self.clock._triage(raw, ev, "facts")
-            names = ", ".join(sorted(ev.data["facts"])) or "nothing"
-            note = f"facts updated ({names}); triaged again"
         else:  # PRIORITY
-            override = {"priority": ev.data["priority"], "reason": ev.data["reason"]}
-            raw = {**self.raw, "priority_override": override}
+            raw = {**self.raw, "priority_override": {"priority": ev.data["priority"], "reason": ev.data["reason"]}}
             decision = self.clock._triage(raw, ev, "priority")
-            note = f"re-prioritised by the team to {override['priority']}: {override['reason']}"
         old = self.decision
         self.raw, self.decision = raw, decision
         if decision.priority != old.priority:
             self.last_change = at
             self._split(at)
-            note += f"; priority {old.priority} -> {decision.priority}"
-        else:
-            note += f"; priority stays {decision.priority}"
-        if (old.operator_sla is None) != (decision.operator_sla is None) or (
-                decision.operator_sla is not None and old.operator_sla.sla.id != decision.operator_sla.sla.id):
-            op = decision.operator_sla
-            note += f"; operator SLA now {op.sla.id}" if op else "; no operator SLA now"
         self._sync(at)
-        return note
+        return _retriage_note(ev, old, decision) if verbose else None
 
     # ---- measuring
-    def _measure(self, k: int, regime: _Regime, end: int, positions: dict | None = None) -> _Measure:
-        """Metric ``k`` under ``regime`` over the life up to ``end``."""
-        starts = self.starts
-        classes = self._classes(k)
-        cal = regime.cal
-        pos = None if positions is None else positions.get(id(cal))
-        if pos is None:
-            pos = _positions(cal, starts + [end])
-            if positions is not None:
-                positions[id(cal)] = pos
-        count_from = regime.count_from
-        target = regime.target_us
-        elapsed = paused = 0
-        reached = stop_from = None
-        late = started = False
-        last = _WAIT
-        n = len(starts)
-        for i in range(n):
-            a = starts[i]
-            cls = classes[i]
-            if a < count_from or cls == _WAIT:
-                continue
-            if not started:
-                started = True
-                if target is None:
-                    target = self._days_target(regime, a)
-            last = cls
-            if cls == _STOP:
-                if stop_from is None:
-                    stop_from = a
-                continue
-            stop_from = None
-            d = pos[i + 1] - pos[i]
-            if cls == _PAUSE:
-                paused += d
-                continue
-            b = starts[i + 1] if i + 1 < n else end
-            if reached is not None:
-                if b > a:
-                    late = True
-            elif elapsed + d >= target:
-                amount = target - elapsed
-                reached = _forward(cal, a, amount) if amount > 0 else a
-                late = reached < b
-            elapsed += d
-        if target is None:
-            target = self._days_target(regime, max(count_from, self.created_us))
-        return _Measure(elapsed, paused, target, reached, late, last, stop_from, started)
-
-    def _days_target(self, regime: _Regime, start: int) -> int:
-        kind, what, extra = regime.days
-        begin = regime.cal._from_us(start)
-        due = what.add(begin, extra) if kind == "calendar" else level_due(begin, what, extra)
-        return epoch_us(due) - start
-
-    def _metric(self, k: int, name: str, end: int, positions: dict) -> MetricClock | None:
+    def _metric(self, k: int, name: str, classes: list[int] | None, end: int, positions: dict) -> MetricClock | None:
         regime = self.regimes[k]
         if regime is None:
             return None
-        m = self._measure(k, regime, end, positions)
+        if classes is None:  # the 2nd level, never escalated
+            target = regime.target_us
+            if target is None:
+                target = _days_target(regime, end)
+            return _new_tuple(MetricClock, (name, "not_started", regime.target, target, 0, 0, None, None,
+                                            self.sticky[k], (), regime.cal))
+        m = _measure(regime, classes, self.starts, end, positions, self)
         target, elapsed, cal = m.target, m.elapsed, regime.cal
         breached = m.reached if m.late else None
         sticky = self.sticky[k]
@@ -519,27 +499,108 @@ class _Life:
                 state = "breached"
             else:
                 state = "paused" if m.last == _PAUSE else "active"
-            base = end if stopped is None else stopped
             if elapsed >= target:
-                due = m.reached if m.reached is not None else base
+                due = m.reached if m.reached is not None else (end if stopped is None else stopped)
             else:
-                due = _forward(cal, base, target - elapsed)
-        thresholds = self.policy.warnings
-        warnings = tuple(t for t in thresholds if elapsed * 100 >= t * target) if m.started else ()
-        return MetricClock(name, state, regime.target, target, elapsed, m.paused, due, stopped, breached, warnings,
-                           cal)
+                due = _earliest(cal, m.first_yr, m.base + target - elapsed, self.decision.created_at)
+        warnings = ()
+        if elapsed:
+            thresholds = self.policy.warnings
+            warnings = tuple(t for t in thresholds if elapsed * 100 >= t * target)
+        return _new_tuple(MetricClock, (name, state, regime.target, target, elapsed, m.paused, due, stopped, breached,
+                                        warnings, cal))
 
     def metrics_at(self, end: int) -> tuple[dict, dict | None]:
+        classes = self._classes(self._base())
         positions: dict = {}
-        metrics = {METRICS[k]: self._metric(k, METRICS[k], end, positions) for k in (0, 1)}
-        levels = None
-        if self.regimes[2] is not None:
-            levels = {LEVELS[k - 2]: self._metric(k, LEVELS[k - 2], end, positions) for k in (2, 3)}
-        return metrics, levels
+        metric = self._metric
+        metrics = {"first_response": metric(0, "first_response", classes[0], end, positions),
+                   "resolution": metric(1, "resolution", classes[1], end, positions)}
+        if self.regimes[2] is None:
+            return metrics, None
+        return metrics, {"first_level": metric(2, "first_level", classes[2], end, positions),
+                         "second_level": metric(3, "second_level", classes[3], end, positions)}
 
     def finish(self, now_us: int) -> TicketClock:
         metrics, levels = self.metrics_at(now_us)
-        return TicketClock(self.ticket_id, self.decision, self.status, metrics, levels, now_us, self.policy)
+        return _new_tuple(TicketClock, (self.ticket_id, self.decision, self.status, metrics, levels, now_us,
+                                        self.policy))
+
+
+def _measure(regime: _Regime, classes: list[int], starts: list[int], end: int, positions: dict,
+             life: _Life) -> _Measure:
+    """A metric of class ``classes[i]`` over phase ``i`` (``starts[i]`` to the next start, the last to
+    ``end``), counted under ``regime``.  ``positions`` caches business positions per calendar."""
+    cal = regime.cal
+    found = positions.get(id(cal))
+    if found is None:
+        found = positions[id(cal)] = _positions(cal, starts, end)
+    pos, first_yr = found
+    count_from = regime.count_from
+    target = regime.target_us
+    elapsed = paused = 0
+    reached = stop_from = None
+    stop_index = 0
+    late = started = False
+    last = _WAIT
+    n = len(starts)
+    for i in range(n):
+        cls = classes[i]
+        if cls == _WAIT:
+            continue
+        a = starts[i]
+        if a < count_from:
+            continue
+        if not started:
+            started = True
+            if target is None:
+                target = _days_target(regime, a)
+        last = cls
+        if cls == _STOP:
+            if stop_from is None:
+                stop_from, stop_index = a, i
+            continue
+        stop_from = None
+        d = pos[i + 1] - pos[i]
+        if cls == _PAUSE:
+            paused += d
+            continue
+        if reached is not None:
+            if (starts[i + 1] if i + 1 < n else end) > a:
+                late = True
+        elif elapsed + d >= target:
+            amount = target - elapsed
+            reached = _earliest(cal, first_yr, pos[i] + amount, life.decision.created_at) if amount > 0 else a
+            late = reached < (starts[i + 1] if i + 1 < n else end)
+        elapsed += d
+    if target is None:
+        target = _days_target(regime, max(count_from, life.created_us))
+    # where the clock would run on from: the stop, or the end
+    base = pos[stop_index] if stop_from is not None else pos[n]
+    return _new_tuple(_Measure, (elapsed, paused, target, reached, late, last, stop_from, started, base, first_yr))
+
+
+def _days_target(regime: _Regime, start: int) -> int:
+    """The length of a 'days' target started at ``start``: calendar days keep the wall-clock time."""
+    kind, what, extra = regime.days
+    begin = regime.cal._from_us(start)
+    due = what.add(begin, extra) if kind == "calendar" else level_due(begin, what, extra)
+    return epoch_us(due) - start
+
+
+def _retriage_note(ev: Event, old, decision) -> str:
+    if ev.code == UPDATED:
+        note = f"facts updated ({', '.join(sorted(ev.data['facts'])) or 'nothing'}); triaged again"
+    else:
+        note = f"re-prioritised by the team to {ev.data['priority']}: {ev.data['reason']}"
+    if decision.priority != old.priority:
+        note += f"; priority {old.priority} -> {decision.priority}"
+    else:
+        note += f"; priority stays {decision.priority}"
+    before, after = old.operator_sla, decision.operator_sla
+    if (before is None) != (after is None) or (after is not None and before.sla.id != after.sla.id):
+        note += f"; operator SLA now {after.sla.id}" if after else "; no operator SLA now"
+    return note
 
 
 # --------------------------------------------------------------------------- the log
@@ -550,8 +611,17 @@ class SLAClock:
         self._evaluate = evaluate
         self._policies = ClockPolicies(documents)
         self._meters: dict = {}
+        self._by_day: dict = {}
 
     # ---- helpers used by _Life
+    def _policy_on(self, created_at: datetime) -> ClockPolicy:
+        """The SLAClock in effect on ``created_at``'s date as written (remembered per date)."""
+        day = created_at.date()
+        found = self._by_day.get(day)
+        if found is None:
+            found = self._by_day[day] = self._policies.at(day.isoformat())
+        return found
+
     def _triage(self, raw: dict, ev: Event, where: str):
         try:
             return self._evaluate(raw)
@@ -589,24 +659,27 @@ class SLAClock:
 
     def _level_meter(self, level, timezone: str) -> tuple:
         """The same for an operator level, on the operator's clock of :mod:`engine.sla.operator`."""
-        key = (level, timezone)
+        key = (id(level), timezone)
         found = self._meters.get(key)
-        if found is None:
+        if found is None or found[0] is not level:
             if level.weekdays_only:
                 cal = _clock(timezone, True)
-                found = (cal, cal._resolve(level.counted, False)[1], None)
+                meter = (cal, cal._resolve(level.counted, False)[1], None, str(level))
             elif level.within.unit in ("minutes", "hours"):
-                found = (_clock(timezone, False), level.within.microseconds(), None)
+                meter = (_clock(timezone, False), level.within.microseconds(), None, str(level))
             else:
-                found = (_clock(timezone, False), None, ("level", level, timezone))
-            self._meters[key] = found
-        return found
+                meter = (_clock(timezone, False), None, ("level", level, timezone), str(level))
+            found = self._meters[key] = (level, meter)  # the level is kept so that its id stays its own
+        return found[1]
 
     # ---- reading
     def _read(self, events: Iterable[Any], now_us: int):
-        """(errors with no ticket, {ticket_id: [events, errors]}) in order of first appearance."""
+        """(errors naming no ticket, {ticket_id: [seq, line, raw, seq, line, raw, ...]}) in order of
+        first appearance.  Events are only grouped here and read per ticket (:meth:`_parse`): the log
+        is held until its end, and one flat list per ticket keeps the garbage collector's work small."""
         loose: list[EventError] = []
         tickets: dict[str, list] = {}
+        get = tickets.get
         for seq, item in enumerate(events):
             if type(item) is TicketInput:
                 line = item.line
@@ -616,73 +689,87 @@ class SLAClock:
                 raw = item.ticket
             else:
                 line, raw = seq + 1, item
+            ticket_id = raw.get("ticket_id") if type(raw) is dict else None
+            if type(ticket_id) is not str or not ticket_id or len(ticket_id) > MAX_ID_LENGTH:
+                try:
+                    parse_event(raw, line, seq, now_us)  # names the problem (or the event is after now)
+                except EventError as exc:
+                    loose.append(exc)
+                continue
+            entry = get(ticket_id)
+            if entry is None:
+                tickets[ticket_id] = [seq, line, raw]
+            else:
+                entry += (seq, line, raw)
+        return loose, tickets
+
+    @staticmethod
+    def _parse(flat: list, now_us: int) -> tuple[list[Event], list[EventError]]:
+        """A ticket's events up to ``now_us``, in ``at`` order (ties in input order), and the refused ones."""
+        events: list[Event] = []
+        errors: list[EventError] = []
+        append = events.append
+        for seq, line, raw in zip(flat[0::3], flat[1::3], flat[2::3]):
             try:
                 found = parse_event(raw, line, seq, now_us)
             except EventError as exc:
-                if exc.ticket_id is None:
-                    loose.append(exc)
-                else:
-                    entry = tickets.get(exc.ticket_id)
-                    if entry is None:
-                        entry = tickets[exc.ticket_id] = [[], []]
-                    entry[1].append(exc)
+                errors.append(exc)
                 continue
-            if found is None:
-                continue  # after now
-            ticket_id, ev = found
-            entry = tickets.get(ticket_id)
-            if entry is None:
-                entry = tickets[ticket_id] = [[], []]
-            entry[0].append(ev)
-        return loose, tickets
+            if found is not None:
+                append(found[1])
+        events.sort()
+        return events, errors
 
     def _life(self, ticket_id: str, events: list[Event], errors: list, timeline: list | None):
-        """(_Life or None, EventError for the ticket or None); refused events go to ``errors``."""
-        events.sort()
-        created = next((ev for ev in events if ev.code == CREATED), None)
-        life = None
-        for ev in events:
-            if life is None:
+        """(_Life or None, EventError for the ticket or None); ``events`` sorted; refused events go to
+        ``errors``."""
+        if not events:
+            return None, None
+        first = 0
+        if events[0].code != CREATED:  # events before the 'created' one, or no 'created' at all
+            first = next((i for i, ev in enumerate(events) if ev.code == CREATED), len(events))
+            created = events[first] if first < len(events) else None
+            for ev in events[:first]:
                 if created is None:
                     error = EventError(ev.line, ticket_id, "ticket_id", f"unknown ticket {ticket_id!r}: no 'created' "
                                        "event for it (up to now)", ev.type)
-                elif ev is not created:
+                else:
                     error = EventError(ev.line, ticket_id, "at", f"{ev.type} event at {ev.at_text} is before the "
                                        f"ticket's 'created' event (line {created.line}, at {created.at_text})",
                                        ev.type)
-                else:
-                    try:
-                        life = _Life(self, ticket_id, ev)
-                    except EventError as exc:
-                        exc.ticket_id = ticket_id
-                        if timeline is not None:
-                            timeline.append(TimelineEntry(ev, None, exc, {}))
-                        return None, exc
-                    except TriageError as exc:
-                        failure = EventError(ev.line, ticket_id, "at", str(exc), "created")
-                        if timeline is not None:
-                            timeline.append(TimelineEntry(ev, None, failure, {}))
-                        return None, failure
-                    if timeline is not None:
-                        timeline.append(TimelineEntry(ev, _created_note(life), None, _flat(life, ev.at_us)))
-                    continue
-                insort(errors, error, key=lambda e: e.line or 0)
+                insort(errors, error, key=_line)
                 if timeline is not None:
                     timeline.append(TimelineEntry(ev, None, error, {}))
-                continue
+            if created is None:
+                return None, None
+        ev = events[first]
+        try:
+            life = _Life(self, ticket_id, ev)
+        except TriageError as exc:
+            if isinstance(exc, EventError):
+                failure = exc
+                failure.ticket_id = ticket_id
+            else:
+                failure = EventError(ev.line, ticket_id, "at", str(exc), "created")
+            if timeline is not None:
+                timeline.append(TimelineEntry(ev, None, failure, {}))
+            return None, failure
+        if timeline is not None:
+            timeline.append(TimelineEntry(ev, _created_note(life), None, _flat(life, ev.at_us)))
+        apply = life.apply
+        verbose = timeline is not None
+        for ev in events[first + 1:]:
             try:
-                note = life.apply(ev)
-            except EventError as exc:
+                note = apply(ev, verbose)
+            except TriageError as exc:
+                if not isinstance(exc, EventError):
+                    exc = EventError(ev.line, ticket_id, "at", str(exc), ev.type)
                 exc.ticket_id = ticket_id
-                insort(errors, exc, key=lambda e: e.line or 0)
-                if timeline is not None:
+                insort(errors, exc, key=_line)
+                if verbose:
                     timeline.append(TimelineEntry(ev, None, exc, _flat(life, ev.at_us)))
                 continue
-            except TriageError as exc:
-                error = EventError(ev.line, ticket_id, "at", str(exc), ev.type)
-                insort(errors, error, key=lambda e: e.line or 0)
-                continue
-            if timeline is not None:
+            if verbose:
                 timeline.append(TimelineEntry(ev, note, None, _flat(life, ev.at_us)))
         return life, None
 
@@ -695,8 +782,9 @@ class SLAClock:
     def _run(self, events: Iterable[Any], now_us: int) -> Iterator[TicketClock | EventError]:
         loose, tickets = self._read(events, now_us)
         yield from loose
-        for ticket_id, (events_of, errors) in tickets.items():
-            errors.sort(key=lambda e: e.line or 0)
+        parse = self._parse
+        for ticket_id, flat in tickets.items():
+            events_of, errors = parse(flat, now_us)
             life, failure = self._life(ticket_id, events_of, errors, None)
             yield from errors
             if failure is not None:
@@ -731,15 +819,20 @@ class SLAClock:
         (with a suggestion) if the log has no event for ``ticket_id``."""
         now_us = _now_us(now)
         _, tickets = self._read(events, now_us)
-        if ticket_id not in tickets:
-            hint, _ = did_you_mean(ticket_id, tickets)
+        events_of, errors = self._parse(tickets[ticket_id], now_us) if ticket_id in tickets else ([], [])
+        if not events_of and not errors:
+            known = [t for t, flat in tickets.items() if any(self._parse(flat, now_us))]
+            hint, _ = did_you_mean(ticket_id, known)
             raise TriageError(f"no event for ticket {ticket_id!r} up to {now.isoformat()}{hint}")
-        events_of, errors = tickets[ticket_id]
-        unread = sorted(errors, key=lambda e: e.line or 0)
+        unread = list(errors)
         entries: list[TimelineEntry] = []
         life, failure = self._life(ticket_id, events_of, list(errors), entries)
         clock = life.finish(now_us) if life is not None else None
         return Timeline(ticket_id, entries, clock, failure, unread)
+
+
+def _line(error: EventError) -> int:
+    return error.line or 0
 
 
 def _created_note(life: _Life) -> str:

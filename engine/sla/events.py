@@ -18,6 +18,7 @@ event (``at``, ``status``, ``ticket.users_affected``); the rest of the log goes 
 """
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, NamedTuple
 
 from ..calendar.index import epoch_us
@@ -76,10 +77,71 @@ def _bad(line, ticket_id, field, message, event=None) -> EventError:
     return EventError(line, ticket_id, field, message, event)
 
 
+_SIZES = tuple(3 + len(fields) for fields in _FIELDS)
+_STATUS_SET = frozenset(STATUSES)
+_PRIORITY_SET = frozenset(PRIORITIES)
+_new_tuple = tuple.__new__
+
+
 def parse_event(raw: Any, line: int, seq: int, now_us: int | None = None) -> tuple[str, Event] | None:
     """``(ticket_id, Event)`` for a valid event; None for one whose ``at`` is after ``now_us`` (whatever
     else it holds: the log cut at now has no such line); raises :class:`EventError` naming the first
     bad field."""
+    # The common, valid event, checked in a few lines; anything else goes the long way round, which
+    # finds the first problem and words it (and accepts exactly what this accepts).
+    if type(raw) is dict:
+        kind, at_text, ticket_id = raw.get("type"), raw.get("at"), raw.get("ticket_id")
+        if type(kind) is str and type(at_text) is str and type(ticket_id) is str and ticket_id \
+                and len(ticket_id) <= MAX_ID_LENGTH:
+            code = _CODES.get(kind)
+            if code is not None and len(raw) == _SIZES[code]:
+                if code == STATUS:
+                    value = raw.get("status")
+                    ok = type(value) is str and value in _STATUS_SET
+                elif code == AGENT_REPLY or code == ESCALATED:
+                    ok = True
+                elif code == CREATED:
+                    ok = type(raw.get("ticket")) is dict
+                elif code == UPDATED:
+                    facts = raw.get("facts")
+                    ok = type(facts) is dict and "id" not in facts and "created_at" not in facts
+                else:
+                    value, reason = raw.get("priority"), raw.get("reason")
+                    ok = type(value) is str and value in _PRIORITY_SET and type(reason) is str \
+                        and len(reason) <= MAX_REASON_LENGTH and not reason.isspace() and reason != ""
+                if ok:
+                    try:
+                        at = parse_rfc3339(at_text)
+                    except ValueError:
+                        at = None
+                    if at is not None:
+                        # epoch microseconds, as epoch_us computes them for a fixed offset (inlined)
+                        offset = _OFFSETS.get(at.tzinfo)
+                        if offset is not None and type(at) is datetime:
+                            at_us = (((at.toordinal() - _UNIX_DAY_ONE) * 86400 + at.hour * 3600 + at.minute * 60
+                                      + at.second) * 1_000_000 + at.microsecond - offset)
+                        else:
+                            at_us = _epoch_us_remembering(at)
+                        if now_us is not None and at_us > now_us:
+                            return None
+                        return ticket_id, _new_tuple(Event, (at_us, seq, line, code, at, at_text, raw))
+    return _parse_slow(raw, line, seq, now_us)
+
+
+_UNIX_DAY_ONE = date(1970, 1, 1).toordinal()
+_OFFSETS: dict = {}   # fixed-offset tzinfo -> its offset in microseconds (bounded: offsets come from input)
+
+
+def _epoch_us_remembering(at: datetime) -> int:
+    tz = at.tzinfo
+    if type(tz) is timezone and type(at) is datetime:
+        if len(_OFFSETS) >= 4096:
+            _OFFSETS.clear()
+        _OFFSETS[tz] = tz.utcoffset(None) // timedelta(microseconds=1)
+    return epoch_us(at)
+
+
+def _parse_slow(raw: Any, line: int, seq: int, now_us: int | None) -> tuple[str, Event] | None:
     if type(raw) is not dict:
         if not isinstance(raw, dict):
             raise _bad(line, None, None, f"an event must be a JSON object, got {describe(raw)}")
@@ -118,8 +180,7 @@ def parse_event(raw: Any, line: int, seq: int, now_us: int | None = None) -> tup
         raise _bad(line, ticket_id, "type", f"unknown event type {describe(kind)}"
                    + (f"; did you mean {hint!r}?" if hint else f" (one of {', '.join(EVENT_TYPES)})"))
     fields = _FIELDS[code]
-    if len(raw) != 3 + len(fields) or not all(f in raw for f in fields):
-        _check_keys(raw, fields, line, ticket_id, kind)
+    _check_keys(raw, fields, line, ticket_id, kind)
     if code == CREATED:
         if type(raw["ticket"]) is not dict:
             raise _bad(line, ticket_id, "ticket", f"ticket must be an object of facts, got {describe(raw['ticket'])}",
@@ -148,7 +209,7 @@ def parse_event(raw: Any, line: int, seq: int, now_us: int | None = None) -> tup
                        f"re-prioritised, got {describe(reason)}", kind)
         if len(reason) > MAX_REASON_LENGTH:
             raise _bad(line, ticket_id, "reason", f"reason is longer than {MAX_REASON_LENGTH} characters", kind)
-    return ticket_id, Event(at_us, seq, line, code, at, at_text, raw)
+    return ticket_id, _new_tuple(Event, (at_us, seq, line, code, at, at_text, raw))
 
 
 def _event_name(raw: dict) -> str | None:

@@ -204,3 +204,42 @@ def test_repeated_reply_and_escalation_are_no_ops(policies):
     # the 2nd level counts from the first escalation: 48 weekday hours from Monday 10:00
     second = c.levels["second_level"]
     assert (second.state, second.breached_at) == ("breached", datetime.fromisoformat("2024-04-10T10:00:00+02:00"))
+
+
+def test_a_priority_without_targets_is_an_error_for_that_event(tmp_path):
+    (tmp_path / "set.yaml").write_text('''apiVersion: triage/v1
+kind: BusinessCalendar
+metadata: {name: desk}
+spec:
+  timezone: Europe/Copenhagen
+  hours: {mon-fri: ["09:00-17:00"]}
+---
+apiVersion: triage/v1
+kind: PriorityTargets
+metadata: {name: desk}
+spec:
+  calendar: desk
+  priorities:
+    P1: {name: Urgent, response: 1 business_hours, resolution: 4 business_hours}
+    P3: {name: Normal, response: 8 business_hours, resolution: 5 business_days}
+---
+apiVersion: triage/v1
+kind: TriagePolicy
+metadata: {name: desk}
+spec:
+  targets: desk
+  default_priority: P3
+  facts:
+    id: {type: string, required: true}
+    created_at: {type: datetime, required: true}
+    priority_override: {type: override}
+  rules: []
+''')
+    policies = engine.PolicySet.load(tmp_path, git=False)
+    log = [{"ticket_id": "T-1", "at": AT, "type": "created", "ticket": {}},
+           {"ticket_id": "T-1", "at": LATER, "type": "priority", "priority": "P2", "reason": "why not"},
+           {"ticket_id": "T-1", "at": LATER, "type": "priority", "priority": "P1", "reason": "outage"}]
+    ((line, ticket_id, field, message),) = errors(policies, log)
+    assert (line, ticket_id, field) == (2, "T-1", "priority") and "no targets for P2" in message
+    (c,) = clocks(policies, log)
+    assert c.priority == "P1" and c.metrics["first_response"].target == "1 business_hours"

@@ -243,3 +243,10 @@ spec:
     assert (line, ticket_id, field) == (2, "T-1", "priority") and "no targets for P2" in message
     (c,) = clocks(policies, log)
     assert c.priority == "P1" and c.metrics["first_response"].target == "1 business_hours"
+
+
+def test_events_may_be_any_mapping(policies):
+    from types import MappingProxyType
+    log = [MappingProxyType(created()), MappingProxyType({"ticket_id": "T-1", "at": LATER, "type": "agent_reply"})]
+    (c,) = clocks(policies, log)
+    assert c.metrics["first_response"].state == "met"

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
 from datetime import UTC, datetime
-from typing import Any, Callable, Iterable, Iterator, NamedTuple
+from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple
 
 from ..calendar.business import _BUSINESS, _ELAPSED, HORIZON_YEARS, BusinessCalendar
 from ..calendar.duration import Duration
@@ -689,6 +689,8 @@ class SLAClock:
                 raw = item.ticket
             else:
                 line, raw = seq + 1, item
+            if type(raw) is not dict and isinstance(raw, Mapping):
+                raw = dict(raw)
             ticket_id = raw.get("ticket_id") if type(raw) is dict else None
             if type(ticket_id) is not str or not ticket_id or len(ticket_id) > MAX_ID_LENGTH:
                 try:

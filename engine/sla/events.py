@@ -19,7 +19,7 @@ event (``at``, ``status``, ``ticket.users_affected``); the rest of the log goes 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, NamedTuple
+from typing import Any, Mapping, NamedTuple
 
 from ..calendar.index import epoch_us
 from ..core.errors import Problem, TicketError
@@ -182,11 +182,11 @@ def _parse_slow(raw: Any, line: int, seq: int, now_us: int | None) -> tuple[str,
     fields = _FIELDS[code]
     _check_keys(raw, fields, line, ticket_id, kind)
     if code == CREATED:
-        if type(raw["ticket"]) is not dict:
+        if not isinstance(raw["ticket"], Mapping):
             raise _bad(line, ticket_id, "ticket", f"ticket must be an object of facts, got {describe(raw['ticket'])}",
                        kind)
     elif code == UPDATED:
-        if type(raw["facts"]) is not dict:
+        if not isinstance(raw["facts"], Mapping):
             raise _bad(line, ticket_id, "facts", f"facts must be an object, got {describe(raw['facts'])}", kind)
         for name in ("id", "created_at"):
             if name in raw["facts"]:

@@ -34,6 +34,7 @@ says the same for users):
 """
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_left, bisect_right, insort
 from datetime import UTC, datetime
 from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple
@@ -674,11 +675,13 @@ class SLAClock:
 
     # ---- reading
     def _read(self, events: Iterable[Any], now_us: int):
-        """(errors naming no ticket, {ticket_id: [seq, line, raw, seq, line, raw, ...]}) in order of
-        first appearance.  Events are only grouped here and read per ticket (:meth:`_parse`): the log
-        is held until its end, and one flat list per ticket keeps the garbage collector's work small."""
+        """(errors naming no ticket, {ticket_id: [positions, event, event, ...]}, lines) with tickets in
+        order of first appearance.  Events are only grouped here and read per ticket (:meth:`_parse`):
+        the whole log is held until its end, so per event it keeps one reference and its position in
+        the input (an ``array``, no int objects), and ``lines`` only where a line is not position + 1."""
         loose: list[EventError] = []
         tickets: dict[str, list] = {}
+        lines: dict[int, int] = {}
         get = tickets.get
         for seq, item in enumerate(events):
             if type(item) is TicketInput:
@@ -687,6 +690,8 @@ class SLAClock:
                     loose.append(EventError(line, None, None, item.error))
                     continue
                 raw = item.ticket
+                if line != seq + 1:
+                    lines[seq] = line
             else:
                 line, raw = seq + 1, item
             if type(raw) is not dict and isinstance(raw, Mapping):
@@ -700,20 +705,22 @@ class SLAClock:
                 continue
             entry = get(ticket_id)
             if entry is None:
-                tickets[ticket_id] = [seq, line, raw]
+                tickets[ticket_id] = [array("q", (seq,)), raw]
             else:
-                entry += (seq, line, raw)
-        return loose, tickets
+                entry[0].append(seq)
+                entry.append(raw)
+        return loose, tickets, lines
 
     @staticmethod
-    def _parse(flat: list, now_us: int) -> tuple[list[Event], list[EventError]]:
+    def _parse(entry: list, lines: dict, now_us: int) -> tuple[list[Event], list[EventError]]:
         """A ticket's events up to ``now_us``, in ``at`` order (ties in input order), and the refused ones."""
         events: list[Event] = []
         errors: list[EventError] = []
         append = events.append
-        for seq, line, raw in zip(flat[0::3], flat[1::3], flat[2::3]):
+        positions = entry[0]
+        for i, seq in enumerate(positions, 1):
             try:
-                found = parse_event(raw, line, seq, now_us)
+                found = parse_event(entry[i], lines.get(seq, seq + 1) if lines else seq + 1, seq, now_us)
             except EventError as exc:
                 errors.append(exc)
                 continue
@@ -782,11 +789,11 @@ class SLAClock:
         return self._run(events, _now_us(now))
 
     def _run(self, events: Iterable[Any], now_us: int) -> Iterator[TicketClock | EventError]:
-        loose, tickets = self._read(events, now_us)
+        loose, tickets, lines = self._read(events, now_us)
         yield from loose
         parse = self._parse
-        for ticket_id, flat in tickets.items():
-            events_of, errors = parse(flat, now_us)
+        for ticket_id, entry in tickets.items():
+            events_of, errors = parse(entry, lines, now_us)
             life, failure = self._life(ticket_id, events_of, errors, None)
             yield from errors
             if failure is not None:
@@ -820,10 +827,10 @@ class SLAClock:
         """One ticket's events as the clock applied them, with every metric after each; ``TriageError``
         (with a suggestion) if the log has no event for ``ticket_id``."""
         now_us = _now_us(now)
-        _, tickets = self._read(events, now_us)
-        events_of, errors = self._parse(tickets[ticket_id], now_us) if ticket_id in tickets else ([], [])
+        _, tickets, lines = self._read(events, now_us)
+        events_of, errors = self._parse(tickets[ticket_id], lines, now_us) if ticket_id in tickets else ([], [])
         if not events_of and not errors:
-            known = [t for t, flat in tickets.items() if any(self._parse(flat, now_us))]
+            known = [t for t, entry in tickets.items() if any(self._parse(entry, lines, now_us))]
             hint, _ = did_you_mean(ticket_id, known)
             raise TriageError(f"no event for ticket {ticket_id!r} up to {now.isoformat()}{hint}")
         unread = list(errors)

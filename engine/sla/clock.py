@@ -45,9 +45,9 @@ from ..calendar.index import epoch_us
 from ..core.errors import TicketError, TriageError
 from ..facts.reader import TicketInput
 from ..policy.schemas import did_you_mean
-from .clock_policy import DEFAULT, STOP_STATUSES, ClockPolicies, ClockPolicy
-from .events import AGENT_REPLY, CREATED, ESCALATED, EVENT_TYPES, MAX_ID_LENGTH, PRIORITY, STATUS, UPDATED, \
-    Event, EventError, parse_event
+from .clock_policy import STOP_STATUSES, ClockPolicies, ClockPolicy
+from .events import AGENT_REPLY, CREATED, ESCALATED, EVENT_TYPES, MAX_ID_LENGTH, STATUS, UPDATED, Event, \
+    EventError, parse_event
 from .operator import _clock, level_due
 
 METRICS = ("first_response", "resolution")
@@ -105,12 +105,6 @@ def _earliest(cal: BusinessCalendar, yr, position: int, since: datetime) -> int:
     cum = yr.cum
     i = bisect_left(cum, position)
     return yr.ends[i] - (cum[i] - position)
-
-
-def _forward(cal: BusinessCalendar, us: int, amount: int, since: datetime) -> int:
-    """The earliest instant at which ``amount`` > 0 of business time has elapsed on ``cal`` from ``us``
-    (``since`` only names the start if the calendar runs out of open time)."""
-    return cal._forward(us, _year_hint(us), amount, since)
 
 
 class _Regime(NamedTuple):

@@ -21,6 +21,7 @@ import engine
 from engine import PolicyError, TicketError, TriageError
 from engine.report import calendar as calendar_report, operator as operator_report
 from engine.report.fmt import fmt_changes, fmt_summary
+from engine.report.clock import timeline_lines, write_clock, write_queue
 from engine.report.impact import impact_markdown
 from engine.report.policytest import RENDERERS as POLICYTEST_RENDERERS
 from engine.report.progress import ProgressBar
@@ -178,8 +179,15 @@ def evaluate(file: str, policies_dir: str | None, fmt: str, now: str | None) -> 
 @cli.command()
 @click.argument("file", default="-", required=False)
 @_POLICIES_OPTION
-def explain(file: str, policies_dir: str | None) -> None:
-    """Explain one ticket for a person: matched rules, the deciding rule, calendar, each due date and why."""
+@click.option("--events", help="An event log: tell the SLA clock of ticket FILE (a ticket id) as a timeline.")
+@click.option("--now", help="With --events: the instant to tell the clock at (RFC 3339; default: now).")
+def explain(file: str, policies_dir: str | None, events: str | None = None, now: str | None = None) -> ExitCode | None:
+    """Explain one ticket for a person: matched rules, the deciding rule, calendar, each due date and why.
+
+    With --events EVENTS, FILE is a ticket id and its SLA clock is told event by event.
+    """
+    if events is not None:
+        return _explain_clock(events, file, policies_dir, now)
     policies = engine.PolicySet.load(_policy_dir(policies_dir))
     stream, _ = _open_input(file)
     items = list(engine.read_tickets(stream, format=_format_for(file, "auto")))
@@ -190,6 +198,61 @@ def explain(file: str, policies_dir: str | None) -> None:
         raise TicketError(item.error)
     for line in policies.explain(item.ticket):
         click.echo(line)
+
+
+# --------------------------------------------------------------------------- clock / queue
+def _clock_input(events: str, policies_dir: str | None, now: str | None):
+    """(policy set, event items read lazily, --now or None for the current time)."""
+    at = _parse_instant(now, "--now", aware=True) if now else None
+    policies = engine.PolicySet.load(_policy_dir(policies_dir))
+    stream, _ = _open_input(events)
+    return policies, engine.read_tickets(stream, format=_format_for(events, "auto")), at
+
+
+_CLOCK_FORMAT = click.option("--format", "fmt", type=click.Choice(["jsonl", "text"]), default="jsonl",
+                             show_default=True, help="jsonl: one JSON record per line; text: a table.")
+
+
+@cli.command("clock")
+@click.argument("events", default="-", required=False)
+@click.option("--now", help="The instant to read the clocks at (RFC 3339 with offset; default: now).")
+@_CLOCK_FORMAT
+@_POLICIES_OPTION
+def clock_command(events: str, now: str | None, fmt: str, policies_dir: str | None) -> ExitCode:
+    """The SLA clock of every ticket in an event log (JSONL; - for stdin) at --now.
+
+    A bad event becomes an error record naming its line and field; the rest go on.
+    Counts go to stderr; exit 1 if any record is an error.
+    """
+    policies, items, at = _clock_input(events, policies_dir, now)
+    clocked, failed = write_clock(policies.clock(items, now=at), fmt, sys.stdout, sys.stderr)
+    click.echo(f"clocked={clocked} failed={failed}", err=True)
+    return ExitCode.findings_if(failed)
+
+
+@cli.command("queue")
+@click.argument("events", default="-", required=False)
+@click.option("--now", help="The instant to order the queue at (RFC 3339 with offset; default: now).")
+@_CLOCK_FORMAT
+@_POLICIES_OPTION
+def queue_command(events: str, now: str | None, fmt: str, policies_dir: str | None) -> ExitCode:
+    """The tickets of an event log not solved or closed at --now, most urgent first.
+
+    P1 first; within a priority, the earliest due among running metrics; tickets whose running
+    metrics are all paused after the others; then created_at and ticket id.
+    """
+    policies, items, at = _clock_input(events, policies_dir, now)
+    queued, done, failed = write_queue(policies.queue(items, now=at), fmt, sys.stdout, sys.stderr)
+    click.echo(f"queued={queued} solved={done} failed={failed}", err=True)
+    return ExitCode.findings_if(failed)
+
+
+def _explain_clock(events: str, ticket_id: str, policies_dir: str | None, now: str | None) -> ExitCode:
+    policies, items, at = _clock_input(events, policies_dir, now)
+    timeline = policies.clock_timeline(items, ticket_id, now=at)
+    for line in timeline_lines(timeline):
+        click.echo(line)
+    return ExitCode.findings_if(timeline.clock is None)  # its 'created' event was refused
 
 
 # --------------------------------------------------------------------------- test

@@ -22,11 +22,12 @@ import engine
 from engine import PolicyError, TicketError, TriageError
 from engine.report import calendar as calendar_report, operator as operator_report
 from engine.report.fmt import fmt_changes, fmt_summary
+from engine.report.clock import timeline_lines, write_clock, write_queue
 from engine.report.impact import impact_markdown
 from engine.report.policytest import RENDERERS as POLICYTEST_RENDERERS
 from engine.report.progress import ProgressBar
 from engine.report.problems import RENDERERS as PROBLEM_RENDERERS, problems_text, render_problems, validation_summary
-from engine.report.tables import plain_table, rich_table
+from engine.report.tables import print_table
 from engine.report.tickets import decision_json, error_json, printable
 
 
@@ -230,8 +231,16 @@ def evaluate(file: str, policies_dir: str | None, fmt: str | None, now: str | No
 @click.argument("file", default="-", required=False)
 @_POLICIES_OPTION
 @_INPUT_FORMAT
-def explain(file: str, policies_dir: str | None, fmt: str | None) -> None:
-    """Explain one ticket for a person: matched rules, the deciding rule, calendar, each due date and why."""
+@click.option("--events", help="An event log: tell the SLA clock of ticket FILE (a ticket id) as a timeline.")
+@click.option("--now", help="With --events: the instant to tell the clock at (RFC 3339; default: now).")
+def explain(file: str, policies_dir: str | None, fmt: str | None, events: str | None = None,
+            now: str | None = None) -> ExitCode | None:
+    """Explain one ticket for a person: matched rules, the deciding rule, calendar, each due date and why.
+
+    With --events EVENTS, FILE is a ticket id and its SLA clock is told event by event.
+    """
+    if events is not None:
+        return _explain_clock(events, file, policies_dir, now)
     policies = engine.PolicySet.load(_policy_dir(policies_dir))
     stream, _ = _open_input(file)
     items = list(itertools.islice(engine.read_tickets(stream, format=_format_for(file, fmt)), 2))
@@ -243,6 +252,60 @@ def explain(file: str, policies_dir: str | None, fmt: str | None) -> None:
         raise TicketError(f"line {item.line}: {item.error}")
     for line in policies.explain(item.ticket):
         click.echo(line)
+
+
+# --------------------------------------------------------------------------- clock / queue
+def _clock_input(events: str, policies_dir: str | None, now: str | None):
+    """(policy set, event items read lazily, --now or None for the current time)."""
+    at = _parse_instant(now, "--now", aware=True) if now else None
+    policies = engine.PolicySet.load(_policy_dir(policies_dir))
+    stream, _ = _open_input(events)
+    return policies, engine.read_tickets(stream, format=_format_for(events, None)), at
+
+
+_CLOCK_FORMAT = click.option("--format", "fmt", type=click.Choice(["jsonl", "text"]), default="jsonl",
+                             show_default=True, help="jsonl: one JSON record per line; text: a table.")
+
+
+@cli.command("clock")
+@click.argument("events", default="-", required=False)
+@click.option("--now", help="The instant to read the clocks at (RFC 3339 with offset; default: now).")
+@_CLOCK_FORMAT
+@_POLICIES_OPTION
+def clock_command(events: str, now: str | None, fmt: str, policies_dir: str | None) -> ExitCode:
+    """The SLA clock of every ticket in an event log (JSONL; - for stdin) at --now.
+
+    A bad event becomes an error record naming its line and field; the rest go on.
+    Counts go to stderr; exit 1 if any record is an error.
+    """
+    policies, items, at = _clock_input(events, policies_dir, now)
+    clocked, failed = write_clock(policies.clock(items, now=at), fmt, sys.stdout, sys.stderr)
+    click.echo(f"clocked={clocked} failed={failed}", err=True)
+    return ExitCode.findings_if(failed)
+
+
+@cli.command("queue")
+@click.argument("events", default="-", required=False)
+@click.option("--now", help="The instant to order the queue at (RFC 3339 with offset; default: now).")
+@_CLOCK_FORMAT
+@_POLICIES_OPTION
+def queue_command(events: str, now: str | None, fmt: str, policies_dir: str | None) -> ExitCode:
+    """The tickets of an event log not solved or closed at --now, most urgent first.
+
+    P1 first; within a priority, the earliest due among running metrics; tickets whose running
+    metrics are all paused after the others; then created_at and ticket id.
+    """
+    policies, items, at = _clock_input(events, policies_dir, now)
+    queued, done, failed = write_queue(policies.queue(items, now=at), fmt, sys.stdout, sys.stderr)
+    click.echo(f"queued={queued} solved={done} failed={failed}", err=True)
+    return ExitCode.findings_if(failed)
+
+
+def _explain_clock(events: str, ticket_id: str, policies_dir: str | None, now: str | None) -> ExitCode:
+    policies, items, at = _clock_input(events, policies_dir, now)
+    timeline = policies.clock_timeline(items, ticket_id, now=at)
+    click.echo("\n".join(timeline_lines(timeline)))
+    return ExitCode.findings_if(timeline.clock is None)  # its 'created' event was refused
 
 
 # --------------------------------------------------------------------------- test
@@ -408,19 +471,6 @@ def calendar_show(name: str, count: int, since: str | None, policies_dir: str | 
 
 
 # --------------------------------------------------------------------------- operator SLAs and locations
-def _is_tty() -> bool:
-    return sys.stdout.isatty()
-
-
-def _print_table(headers: list[str], rows: list[list[str]]) -> None:
-    """A rich table on a terminal; plain columns aligned with two spaces otherwise (pipes, tests)."""
-    if _is_tty():
-        from rich.console import Console
-        Console().print(rich_table(headers, rows))
-    else:
-        click.echo(plain_table(headers, rows))
-
-
 def _apply_edit(edit, dry_run: bool) -> ExitCode:
     """Dry run: the diff on stdout.  Otherwise write, then say what changed.  Findings if refused."""
     if not edit.changed:
@@ -442,6 +492,10 @@ def _apply_edit(edit, dry_run: bool) -> ExitCode:
     return ExitCode.OK
 
 
+def _is_tty() -> bool:
+    return sys.stdout.isatty()
+
+
 _TEXT_JSON = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 _DRY_RUN = click.option("--dry-run", is_flag=True, help="Print a unified diff of the edit; write nothing.")
 
@@ -455,16 +509,13 @@ def sla_group() -> None:
 @_POLICIES_OPTION
 @_TEXT_JSON
 def sla_list(policies_dir: str | None, fmt: str) -> None:
-    """List the operator SLAs.
-
-    One row per SLA: default mark, levels, contact, how many locations get it.
-    """
+    """List the operator SLAs: default mark, levels, contact, how many locations get each."""
     book = engine.PolicyEditor(_policy_dir(policies_dir)).book
     if fmt == "json":
         records = [operator_report.sla_dict(book, s) for s in book.slas.values()]
         click.echo(json.dumps(records, indent=2, ensure_ascii=False))
         return
-    _print_table(operator_report.SLA_HEADERS, operator_report.sla_rows(book))
+    print_table(operator_report.SLA_HEADERS, operator_report.sla_rows(book), _is_tty())
 
 
 @sla_group.command("show")
@@ -472,10 +523,7 @@ def sla_list(policies_dir: str | None, fmt: str) -> None:
 @_POLICIES_OPTION
 @_TEXT_JSON
 def sla_show(sla_id: str, policies_dir: str | None, fmt: str) -> None:
-    """Show one SLA and its locations.
-
-    For the default SLA the locations include those with no binding.
-    """
+    """Show one SLA and its locations (for the default SLA, also those with no binding)."""
     editor = engine.PolicyEditor(_policy_dir(policies_dir))
     sla = editor.sla(sla_id)
     if fmt == "json":
@@ -508,18 +556,15 @@ def locations_group() -> None:
 @_POLICIES_OPTION
 @_TEXT_JSON
 def locations_list(flagged: bool, policies_dir: str | None, fmt: str) -> None:
-    """List locations with their SLA, flag and time zone.
-
-    A location bound to a non-default SLA is flagged.
-    """
+    """List locations with their SLA, time zone, and a flag when the SLA is not the default."""
     book = engine.PolicyEditor(_policy_dir(policies_dir)).book
     records = [operator_report.location_dict(book, loc) for loc in book.locations.values()]
     records = [r for r in records if r["flagged"] or not flagged]
     if fmt == "json":
         click.echo(json.dumps(records, indent=2, ensure_ascii=False))
         return
-    mark = "⚑" if _is_tty() else "flagged"
-    _print_table(operator_report.LOCATION_HEADERS, operator_report.location_rows(records, mark))
+    tty = _is_tty()
+    print_table(operator_report.LOCATION_HEADERS, operator_report.location_rows(records, "⚑" if tty else "flagged"), tty)
 
 
 @locations_group.command("bind")

@@ -26,3 +26,9 @@ __all__ = [
     "validate", "document_schema", "format_policies", "default_policy_dir", "PolicyEditor",
     "PolicySource", "compare_files",
 ]
+
+# The SLA clock over a ticket's life (PolicySet.clock / .queue / .explain_clock)
+from .sla.clock import MetricClock, TicketClock  # noqa: E402
+from .sla.events import EventError  # noqa: E402
+
+__all__ += ["TicketClock", "MetricClock", "EventError"]

@@ -27,6 +27,8 @@ from .policy.loader import PolicyDocument, display_path, read_policy_dir
 from .policy.provenance import digest, git_revision
 from .policy.versions import group_versions, in_effect
 from .rules.triage import TriageCache
+from .sla.clock import SLAClock, current_time as _now
+from .report.clock import timeline_lines
 
 
 def check_policy_dir(path: str | os.PathLike,
@@ -177,6 +179,26 @@ class PolicySet:
         (what ``triage test`` coverage counts)."""
         versions = self._compiled.triage_versions
         return tuple(rule.id for rule in versions[-1].rules) if versions else ()
+
+    # ------------------------------------------------------------------ SLA clock
+    def clock(self, events: Iterable[Any], now: "datetime | None" = None) -> Iterator[Any]:
+        """Each ticket's SLA clock at ``now`` (default: the current time) from an event log: dicts,
+        or ``TicketInput``s from ``read_tickets``.  Yields a ``TicketClock`` per ticket and an
+        ``EventError`` (a ``TicketError``) per bad event; events after ``now`` are ignored."""
+        return SLAClock(self._evaluator.evaluate, self._documents).run(events, _now(now))
+
+    def queue(self, events: Iterable[Any], now: "datetime | None" = None) -> list[Any]:
+        """The tickets of ``events`` not solved or closed at ``now``, most urgent first, then the
+        ``EventError``s."""
+        return SLAClock(self._evaluator.evaluate, self._documents).queue(events, _now(now))
+
+    def clock_timeline(self, events: Iterable[Any], ticket_id: str, now: "datetime | None" = None) -> Any:
+        """One ticket's events as the clock applied them, with every metric after each."""
+        return SLAClock(self._evaluator.evaluate, self._documents).timeline(events, ticket_id, _now(now))
+
+    def explain_clock(self, events: Iterable[Any], ticket_id: str, now: "datetime | None" = None) -> list[str]:
+        """One ticket's SLA clock told as a timeline a support agent can read."""
+        return timeline_lines(self.clock_timeline(events, ticket_id, now))
 
     def ticket_schema(self) -> dict:
         """JSON Schema of a ticket, generated from the facts of the latest TriagePolicy."""

@@ -37,7 +37,7 @@ whole.
 from __future__ import annotations
 
 import threading
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -62,6 +62,7 @@ _KIND = {
     "business_days": _BUSINESS,
 }
 _RESOLVED_CACHE_SIZE = 4096
+_US_PER_YEAR = 31_556_952_000_000  # mean Gregorian year: a year hint for the index
 _fromtimestamp = datetime.fromtimestamp
 
 
@@ -231,6 +232,54 @@ class BusinessCalendar:
         if kind != _BUSINESS:
             raise CalendarError(f"{duration} is not business time")
         return amount
+
+    # -- package-internal access for the SLA clock ------------------------------
+    # Internal to the engine: :mod:`engine.sla.clock` measures every phase of a ticket's life on
+    # the year index directly (positions, then the earliest instant at a position); these are the
+    # named entry points it uses, so that the index arithmetic lives here only.
+    def resolve_unit(self, duration: str | Duration) -> tuple[str, int]:
+        """``("business", us)``, ``("elapsed", us)`` or ``("days", n)`` for a non-negative
+        ``duration`` on this calendar.  Internal to the engine (the SLA clock's meters)."""
+        kind, amount = self._resolve(duration, False)
+        return ("business" if kind == _BUSINESS else "elapsed" if kind == _ELAPSED else "days"), amount
+
+    def datetime_us(self, us: int) -> datetime:
+        """Epoch microseconds ``us`` as an aware datetime in the calendar's zone.  Internal to the
+        engine."""
+        return self._from_us(us)
+
+    def year_index(self, year: int) -> YearIndex:
+        """The (lazily built) index of ``year``.  Internal to the engine."""
+        return self._year(year)
+
+    def business_positions(self, instants: list[int]) -> tuple[list[int], YearIndex]:
+        """Business positions of the ascending epoch-microsecond ``instants``, relative to the start
+        of the year index of ``instants[0]`` (returned too): the business time from ``a`` to ``b`` is
+        ``pos[b] - pos[a]``.  Internal to the engine: the SLA clock runs it for every phase of every
+        ticket, so ``YearIndex.position`` is inlined here (its one other copy is the index itself)."""
+        first = instants[0]
+        yr = first_yr = self._locate(first, 1970 + first // _US_PER_YEAR)
+        year_starts, ends, cum, year_end = yr.starts, yr.ends, yr.cum, yr.end_us
+        offset = 0
+        out = []
+        for us in instants:
+            while us >= year_end:
+                offset += yr.total
+                yr = self._year(yr.year + 1)
+                year_starts, ends, cum, year_end = yr.starts, yr.ends, yr.cum, yr.end_us
+            i = bisect_right(year_starts, us) - 1
+            if i < 0:
+                out.append(offset)
+            else:
+                close = ends[i]
+                out.append(offset + (cum[i] - (close - us) if us < close else cum[i]))
+        return out, first_yr
+
+    def earliest_at(self, yr: YearIndex, position: int, since: datetime) -> int:
+        """The earliest instant (epoch microseconds) at business ``position`` > 0, counted from the
+        start of year index ``yr`` (a closing boundary is that closing time); ``since`` names the
+        start in the error if no open time is found.  Internal to the engine."""
+        return self._forward_from(yr, position, since)
 
     # -- arithmetic ------------------------------------------------------------
     def add(self, start: datetime, duration: str | Duration) -> datetime:

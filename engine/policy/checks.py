@@ -32,6 +32,7 @@ from ..rules.triage import TriageCache, TriageRules
 from .loader import PolicyDocument
 from .versions import change_dates, group_versions, snapshot
 from ..core.zones import timezone_problem
+from ..sla.clock_policy import check_clock, one_clock_in_effect
 
 Located = tuple[PolicyDocument, Problem]
 
@@ -134,6 +135,7 @@ PER_DOCUMENT: dict[str, Callable[[PolicyDocument], Iterable[Problem]]] = {
     "PriorityTargets": _check_targets,
     "OperatorSLAs": _check_operator_slas,
     "Locations": _check_locations,
+    "SLAClock": check_clock,
 }
 
 
@@ -196,6 +198,7 @@ def _snapshot_checks(docs: list[PolicyDocument], day: str, broken: frozenset,
 
     yield from _operator_checks(list(by_kind["OperatorSLAs"].values()), list(by_kind["Locations"].values()), day,
                                 {kind for kind, _ in broken})
+    yield from one_clock_in_effect(list(by_kind["SLAClock"].values()))
 
 
 def _business_units(target) -> set[str]:

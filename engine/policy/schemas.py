@@ -22,7 +22,8 @@ from ..core.resources import schemas_dir
 from ..core.suggest import did_you_mean, hint
 
 API_VERSION = "triage/v1"
-KINDS = ("TriagePolicy", "PriorityTargets", "BusinessCalendar", "OperatorSLAs", "Locations", "PolicyTest")
+KINDS = ("TriagePolicy", "PriorityTargets", "BusinessCalendar", "OperatorSLAs", "Locations", "PolicyTest",
+         "SLAClock")
 
 
 @lru_cache(maxsize=None)

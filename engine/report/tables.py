@@ -1,7 +1,8 @@
 """Tables: plain columns for pipes and files, a rich table for a terminal."""
 from __future__ import annotations
 
-from typing import Sequence
+import sys
+from typing import Sequence, TextIO
 
 
 def plain_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -19,3 +20,14 @@ def rich_table(headers: Sequence[str], rows: Sequence[Sequence[str]]):
     for row in rows:
         table.add_row(*(Text(cell) for cell in row))  # Text: a "[" in a name is not markup
     return table
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]], tty: bool,
+                stream: TextIO | None = None) -> None:
+    """A rich table on a terminal (``tty``); plain columns aligned with two spaces otherwise (pipes, tests)."""
+    stream = stream if stream is not None else sys.stdout
+    if tty:
+        from rich.console import Console
+        Console(file=stream).print(rich_table(headers, rows))
+    else:
+        stream.write(plain_table(headers, rows) + "\n")

@@ -104,8 +104,9 @@ class OperatorDeadlines(NamedTuple):
 
 
 @lru_cache(maxsize=256)
-def _clock(timezone: str, weekdays_only: bool) -> BusinessCalendar:
-    """The calendar a level counts on: every hour, or Mon–Fri hours only, in ``timezone``."""
+def level_clock(timezone: str, weekdays_only: bool) -> BusinessCalendar:
+    """The calendar a level counts on: every hour, or Mon–Fri hours only, in ``timezone``.
+    Internal to the engine (the SLA clock measures operator levels on it)."""
     days = "mon-fri" if weekdays_only else "mon-sun"
     return BusinessCalendar.from_spec(f"operator-{days}-{timezone}", {
         "timezone": timezone, "hours": {days: ["00:00-24:00"]}, "business_day": "24 hours"})
@@ -119,8 +120,8 @@ def level_due(start: datetime, level: Level, timezone: str) -> datetime:
     if not level.weekdays_only and level.within.unit in ("minutes", "hours"):
         # every hour counts: plain elapsed time, added in UTC
         elapsed = timedelta(microseconds=level.within.microseconds())
-        return (start.astimezone(UTC) + elapsed).astimezone(_clock(timezone, False).tz)
-    return _clock(timezone, level.weekdays_only).add(start, level.counted)
+        return (start.astimezone(UTC) + elapsed).astimezone(level_clock(timezone, False).tz)
+    return level_clock(timezone, level.weekdays_only).add(start, level.counted)
 
 
 _US = timedelta(microseconds=1)
@@ -142,14 +143,14 @@ class _Timing:
         self.timezone = timezone
         self.mode, self.clock, self.first_us, self.second_us = "levels", None, 0, 0
         if first.weekdays_only and second.weekdays_only:
-            clock = _clock(timezone, True)
+            clock = level_clock(timezone, True)
             # weekday levels count business_* units on that clock
             first_us, second_us = (clock.business_us(level.counted) for level in (first, second))
             if first_us > 0 and second_us > 0:
                 self.mode, self.clock, self.first_us, self.second_us = "business", clock, first_us, second_us
         elif not (first.weekdays_only or second.weekdays_only) \
                 and {first.within.unit, second.within.unit} <= {"minutes", "hours"}:
-            self.mode, self.clock = "elapsed", _clock(timezone, False)
+            self.mode, self.clock = "elapsed", level_clock(timezone, False)
             self.first_us, self.second_us = first.within.microseconds(), second.within.microseconds()
 
     def deadlines(self, created_at: datetime, escalated_at: datetime | None) -> tuple[datetime, datetime, datetime]:

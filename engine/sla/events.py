@@ -1,0 +1,236 @@
+"""Ticket events, the input of the SLA clock: reading one event and refusing a bad one.
+
+An event is a JSON object with ``ticket_id`` (a non-empty string), ``at`` (RFC 3339 with an
+offset) and ``type``, plus the fields of its type and no others:
+
+========================  =====================================================================
+``created``               ``ticket``: the ticket's facts as ``evaluate`` takes them (``id``
+                          defaults to ``ticket_id``, ``created_at`` to ``at``)
+``updated``               ``facts``: facts learned later; the ticket is triaged again
+``agent_reply``           a public reply by support
+``status``                ``status``: one of open, pending, on_hold, solved, closed
+``priority``              ``priority`` (P1-P4) and ``reason``: re-prioritisation by the team
+``escalated``             handed to the 2nd level of the location's operator SLA
+========================  =====================================================================
+
+A bad event becomes an :class:`EventError` naming its line and the field, as path inside the
+event (``at``, ``status``, ``ticket.users_affected``); the rest of the log goes on.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Mapping, NamedTuple
+
+from ..calendar.index import epoch_us
+from ..core.errors import Problem, TicketError
+from ..core.suggest import did_you_mean
+from ..facts.values import describe, parse_rfc3339
+from .clock_policy import STATUSES
+
+CREATED, UPDATED, AGENT_REPLY, STATUS, PRIORITY, ESCALATED = range(6)
+EVENT_TYPES = ("created", "updated", "agent_reply", "status", "priority", "escalated")
+_CODES = {name: code for code, name in enumerate(EVENT_TYPES)}
+_FIELDS = (("ticket",), ("facts",), (), ("status",), ("priority", "reason"), ())  # per code, all required
+PRIORITIES = ("P1", "P2", "P3", "P4")
+MAX_ID_LENGTH = 1000
+MAX_REASON_LENGTH = 1000
+
+
+class EventError(TicketError):
+    """A bad event (or a ticket that cannot be clocked): ``line``, ``ticket_id``, ``field`` (a path
+    inside the event, e.g. ``ticket.users_affected``) and ``event`` (its type, when known)."""
+
+    def __init__(self, line: int | None, ticket_id: str | None, field: str | None, message: str,
+                 event: str | None = None, problems: tuple[Problem, ...] | None = None,
+                 suggestion: str | None = None) -> None:
+        """``message`` says what is wrong; ``suggestion`` (a close valid spelling) is rendered after it
+        by the :class:`Problem`.  With ``problems`` (from a ticket that failed validation), ``message``
+        is the first one's, as rendered."""
+        if not problems:
+            problems = [Problem(message, field=field, suggestion=suggestion)]
+            message = problems[0].message
+        self.line = line
+        self.event = event
+        self.message = message
+        super().__init__(problems, ticket_id)
+        self.field = field
+
+    def to_dict(self) -> dict:
+        """The error record, as ``evaluate`` writes one: line, ticket id, field, message."""
+        out = {"line": self.line, "ticket_id": self.ticket_id, "event": self.event, "field": self.field,
+               "error": self.message}
+        if len(self.problems) > 1 or (self.problems and self.problems[0].field != self.field):
+            out["problems"] = [{"field": p.field, "error": p.message} for p in self.problems]
+        return out
+
+
+class Event(NamedTuple):
+    """One valid event.  ``seq`` is its position in the input (ties in ``at`` keep input order)."""
+
+    at_us: int          # epoch microseconds
+    seq: int
+    line: int
+    code: int           # CREATED ... ESCALATED
+    at: Any             # the aware datetime
+    at_text: str
+    data: dict          # the event as read
+
+    @property
+    def type(self) -> str:
+        return EVENT_TYPES[self.code]
+
+
+def _bad(line, ticket_id, field, message, event=None, suggestion=None) -> EventError:
+    return EventError(line, ticket_id, field, message, event, suggestion=suggestion)
+
+
+_SIZES = tuple(3 + len(fields) for fields in _FIELDS)
+_STATUS_SET = frozenset(STATUSES)
+_PRIORITY_SET = frozenset(PRIORITIES)
+_new_tuple = tuple.__new__
+
+
+def parse_event(raw: Any, line: int, seq: int, now_us: int | None = None) -> tuple[str, Event] | None:
+    """``(ticket_id, Event)`` for a valid event; None for one whose ``at`` is after ``now_us`` (whatever
+    else it holds: the log cut at now has no such line); raises :class:`EventError` naming the first
+    bad field."""
+    # The common, valid event, checked in a few lines; anything else goes the long way round, which
+    # finds the first problem and words it (and accepts exactly what this accepts).
+    if type(raw) is dict:
+        kind, at_text, ticket_id = raw.get("type"), raw.get("at"), raw.get("ticket_id")
+        if type(kind) is str and type(at_text) is str and type(ticket_id) is str and ticket_id \
+                and len(ticket_id) <= MAX_ID_LENGTH:
+            code = _CODES.get(kind)
+            if code is not None and len(raw) == _SIZES[code]:
+                if code == STATUS:
+                    value = raw.get("status")
+                    ok = type(value) is str and value in _STATUS_SET
+                elif code == AGENT_REPLY or code == ESCALATED:
+                    ok = True
+                elif code == CREATED:
+                    ok = type(raw.get("ticket")) is dict
+                elif code == UPDATED:
+                    facts = raw.get("facts")
+                    ok = type(facts) is dict and "id" not in facts and "created_at" not in facts
+                else:
+                    value, reason = raw.get("priority"), raw.get("reason")
+                    ok = type(value) is str and value in _PRIORITY_SET and type(reason) is str \
+                        and len(reason) <= MAX_REASON_LENGTH and not reason.isspace() and reason != ""
+                if ok:
+                    try:
+                        at = parse_rfc3339(at_text)
+                    except ValueError:
+                        at = None
+                    if at is not None:
+                        # epoch microseconds, as epoch_us computes them for a fixed offset (inlined)
+                        offset = _OFFSETS.get(at.tzinfo)
+                        if offset is not None and type(at) is datetime:
+                            at_us = (((at.toordinal() - _UNIX_DAY_ONE) * 86400 + at.hour * 3600 + at.minute * 60
+                                      + at.second) * 1_000_000 + at.microsecond - offset)
+                        else:
+                            at_us = _epoch_us_remembering(at)
+                        if now_us is not None and at_us > now_us:
+                            return None
+                        return ticket_id, _new_tuple(Event, (at_us, seq, line, code, at, at_text, raw))
+    return _parse_slow(raw, line, seq, now_us)
+
+
+_UNIX_DAY_ONE = date(1970, 1, 1).toordinal()
+_OFFSETS: dict = {}   # fixed-offset tzinfo -> its offset in microseconds (bounded: offsets come from input)
+
+
+def _epoch_us_remembering(at: datetime) -> int:
+    tz = at.tzinfo
+    if type(tz) is timezone and type(at) is datetime:
+        if len(_OFFSETS) >= 4096:
+            _OFFSETS.clear()
+        _OFFSETS[tz] = tz.utcoffset(None) // timedelta(microseconds=1)
+    return epoch_us(at)
+
+
+def _parse_slow(raw: Any, line: int, seq: int, now_us: int | None) -> tuple[str, Event] | None:
+    if type(raw) is not dict:
+        if not isinstance(raw, dict):
+            raise _bad(line, None, None, f"an event must be a JSON object, got {describe(raw)}")
+        raw = dict(raw)
+    at_text = raw.get("at")
+    at = at_error = None
+    if type(at_text) is str:
+        try:
+            at = parse_rfc3339(at_text)
+        except ValueError as exc:
+            at_error = str(exc)
+    elif "at" not in raw:
+        at_error = "missing required field 'at'"
+    else:
+        at_error = f"at must be an RFC 3339 date-time string with offset, got {describe(at_text)}"
+    if at is not None:
+        at_us = epoch_us(at)
+        if now_us is not None and at_us > now_us:
+            return None
+    ticket_id = raw.get("ticket_id")
+    if type(ticket_id) is not str or not ticket_id or len(ticket_id) > MAX_ID_LENGTH:
+        if "ticket_id" not in raw:
+            raise _bad(line, None, "ticket_id", "missing required field 'ticket_id'", _event_name(raw))
+        what = describe(ticket_id) if not isinstance(ticket_id, str) else \
+            ("an empty string" if not ticket_id else f"{len(ticket_id):,} characters")
+        raise _bad(line, None, "ticket_id", f"ticket_id must be a non-empty string of at most {MAX_ID_LENGTH} "
+                   f"characters, got {what}", _event_name(raw))
+    if at_error is not None:
+        raise _bad(line, ticket_id, "at", at_error, _event_name(raw))
+    kind = raw.get("type")
+    code = _CODES.get(kind) if type(kind) is str else None
+    if code is None:
+        if "type" not in raw:
+            raise _bad(line, ticket_id, "type", f"missing required field 'type' (one of {', '.join(EVENT_TYPES)})")
+        hint = did_you_mean(kind, EVENT_TYPES) if isinstance(kind, str) else None
+        raise _bad(line, ticket_id, "type", f"unknown event type {describe(kind)}"
+                   + ("" if hint else f" (one of {', '.join(EVENT_TYPES)})"), suggestion=hint)
+    fields = _FIELDS[code]
+    _check_keys(raw, fields, line, ticket_id, kind)
+    if code == CREATED:
+        if not isinstance(raw["ticket"], Mapping):
+            raise _bad(line, ticket_id, "ticket", f"ticket must be an object of facts, got {describe(raw['ticket'])}",
+                       kind)
+    elif code == UPDATED:
+        if not isinstance(raw["facts"], Mapping):
+            raise _bad(line, ticket_id, "facts", f"facts must be an object, got {describe(raw['facts'])}", kind)
+        for name in ("id", "created_at"):
+            if name in raw["facts"]:
+                raise _bad(line, ticket_id, f"facts.{name}", f"{name} cannot be updated: it is fixed by the "
+                           "'created' event", kind)
+    elif code == STATUS:
+        status = raw["status"]
+        if status not in STATUSES or type(status) is not str:
+            hint = did_you_mean(status, STATUSES) if isinstance(status, str) else None
+            raise _bad(line, ticket_id, "status", f"unknown status {describe(status)}"
+                       + ("" if hint else f" (one of {', '.join(STATUSES)})"), kind, hint)
+    elif code == PRIORITY:
+        priority, reason = raw["priority"], raw["reason"]
+        if priority not in PRIORITIES or type(priority) is not str:
+            hint = did_you_mean(priority, PRIORITIES) if isinstance(priority, str) else None
+            raise _bad(line, ticket_id, "priority", f"priority must be one of {', '.join(PRIORITIES)}, got "
+                       f"{describe(priority)}", kind, hint)
+        if type(reason) is not str or not reason.strip():
+            raise _bad(line, ticket_id, "reason", "reason must be a non-empty string: say why the team "
+                       f"re-prioritised, got {describe(reason)}", kind)
+        if len(reason) > MAX_REASON_LENGTH:
+            raise _bad(line, ticket_id, "reason", f"reason is longer than {MAX_REASON_LENGTH} characters", kind)
+    return ticket_id, _new_tuple(Event, (at_us, seq, line, code, at, at_text, raw))
+
+
+def _event_name(raw: dict) -> str | None:
+    kind = raw.get("type")
+    return kind if kind in _CODES else None
+
+
+def _check_keys(raw: dict, fields: tuple, line: int, ticket_id: str, kind: str) -> None:
+    for name in fields:
+        if name not in raw:
+            raise _bad(line, ticket_id, name, f"missing required field {name!r} for a {kind!r} event", kind)
+    allowed = ("ticket_id", "at", "type") + fields
+    for key in raw:
+        if key not in allowed:
+            hint = did_you_mean(key, allowed)
+            raise _bad(line, ticket_id, str(key), f"unknown field {str(key)!r} in a {kind!r} event"
+                       + ("" if hint else f" (it takes {', '.join(allowed)})"), kind, hint)

@@ -8,6 +8,7 @@ evaluator needs.  It either returns a complete policy set or raises
 from __future__ import annotations
 
 import os
+from datetime import datetime, timedelta, timezone
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -173,6 +174,22 @@ class PolicySet:
     def run_tests(self) -> "TestReport":
         """Run the set's PolicyTest cases; the report has per-case results and rule coverage."""
         return run_policy_tests(self)
+
+    @property
+    def supported_years(self) -> tuple[int, int]:
+        """The years every calendar of this set supports (1970-2100, or fewer where a country's
+        holidays cover fewer)."""
+        years = [cal.years for cal in self.calendars.values()]
+        return max((y[0] for y in years), default=1970), min((y[1] for y in years), default=2100)
+
+    def supports(self, instant: datetime) -> bool:
+        """True if ``instant`` (aware), and a day either side of it, lies in :attr:`supported_years`."""
+        first, last = self.supported_years
+        try:
+            return (first <= (instant - timedelta(days=1)).year and (instant + timedelta(days=1)).year <= last
+                    and first <= instant.astimezone(timezone.utc).year <= last)
+        except OverflowError:
+            return False
 
     def rule_ids(self) -> tuple[str, ...]:
         """Ids of the latest TriagePolicy's rules, decision-table cells and routes, in policy order

@@ -150,6 +150,7 @@ def test_reload_builds_a_new_host_per_evaluator(worker):
 # --------------------------------------------------------------------------- timer threads
 
 
+@pytest.mark.slow
 def test_stock_host_runs_actions_on_its_timer_threads():
     result = snippet("""
         before = threading.active_count()
@@ -167,6 +168,7 @@ def test_stock_host_runs_actions_on_its_timer_threads():
     assert fired and all(thread != "MainThread" for _, thread in fired), fired
 
 
+@pytest.mark.slow
 def test_our_host_starts_no_threads_and_never_acts_outside_a_call():
     result = snippet("""
         from engine.rules.runtime import _Collector, _Host

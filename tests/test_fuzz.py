@@ -5,6 +5,7 @@ A crash or a hang fails the test, with the input that caused it.  ``KNOWN`` list
 code this harness does not own, reported and awaiting their fix; a run that no longer finds them
 still passes.
 """
+import pytest
 import importlib.util
 import sys
 from pathlib import Path
@@ -22,6 +23,7 @@ def _unknown(report, kind):
             if fuzz._signature(kind, campaign, detail) not in KNOWN]
 
 
+@pytest.mark.slow
 def test_short_fuzz_run_finds_no_crash_and_no_hang():
     report = fuzz.run(tickets=200, lines=100, policies=16, seed=12, batch=100, limit=2.0, log=lambda line: None)
     assert sum(report.tried.values()) == 316
@@ -31,6 +33,7 @@ def test_short_fuzz_run_finds_no_crash_and_no_hang():
     assert report.outcomes["tickets:decision"] > 0 and report.outcomes["policies:loaded"] > 0
 
 
+@pytest.mark.slow
 def test_the_harness_sees_a_crash_a_hang_and_a_lost_ticket(tmp_path, monkeypatch):
     report = fuzz.Report()
     runner = fuzz.Runner(report, limit=0.0, base=3.0)

@@ -100,6 +100,7 @@ RELOADS = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_thirty_reloads_keep_resident_memory_flat():
     # before the fix each load with evaluations kept about 1.2 MiB: 30 loads grew by ~35 MiB
     result = run_snippet(f"import sys; sys.argv[1:] = [{json.dumps(json.dumps(TICKETS))}]\n" + RELOADS, timeout=120)

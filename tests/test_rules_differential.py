@@ -245,6 +245,7 @@ def test_rejections_are_rare_but_real(workers):
     assert answer["results"][0]["off"] == ["ok"]
 
 
+@pytest.mark.slow
 def test_eight_threads_get_identical_results(workers):
     spec = {"id": {"type": "string", "required": True}, "created_at": {"type": "datetime", "required": True},
             "n": {"type": "integer"}, "s": {"type": "enum", "values": ["a", "b", "c"]}, "w": {"type": "boolean"}}

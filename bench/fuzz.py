@@ -709,17 +709,32 @@ class Runner:
             records += 1
         return records, None
 
+    @staticmethod
+    def _tickets_on(line: bytes) -> int:
+        """How many records a JSONL line owes, as the reader delimits tickets: none for a blank line
+        (whitespace, after a byte-order mark left by a file appended to the input), one per element
+        of a JSON array, else one (a ticket, or an error record)."""
+        line = line.removeprefix(b"\xef\xbb\xbf")
+        if not line.strip():
+            return 0
+        with contextlib.suppress(ValueError, UnicodeDecodeError, RecursionError):
+            value = json.loads(line)
+            if isinstance(value, list):
+                return len(value)
+        return 1
+
     def _jsonl(self, chunk: list[bytes], tmp: Path) -> None:
         """Evaluate ``chunk`` as JSONL; when the process crashes, hangs or stops early, the ticket
-        it stopped at is the one after the last record (one record per non-blank line), and the
-        rest of the chunk is run again."""
+        it stopped at is the one after the last record (see :meth:`_tickets_on`), and the rest of
+        the chunk is run again."""
         report = self.report
         while chunk:
             path = tmp / "tickets.jsonl"
             path.write_bytes(b"\n".join([self.FIRST, *chunk]) + b"\n")
             code, stdout, stderr = self._triage_evaluate(path, len(chunk))
             records, bad_output = self._records(stdout)
-            answered = [i for i, line in enumerate(chunk) if line.strip()]
+            # one record per ticket the reader can delimit: index i once per record line i owes
+            answered = [i for i, line in enumerate(chunk) for _ in range(self._tickets_on(line))]
             if code is None:
                 kind, detail = "hangs", f"triage evaluate: no answer within {self.base + self.limit * len(chunk):.0f} s"
             elif "Traceback (most recent call last)" in stderr:

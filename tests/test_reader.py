@@ -61,6 +61,12 @@ def test_blank_lines_are_no_tickets_and_lines_keep_their_numbers():
     assert [(i.line, i.ticket["id"]) for i in items] == [(2, "A"), (5, "B")]
 
 
+def test_a_line_that_is_only_a_bom_is_blank():
+    # an empty file appended to the input leaves its byte-order mark on a line of its own
+    items = _read(_lines({"id": "A"}) + BOM + b"\n" + BOM + b" \n" + _lines({"id": "B"}))
+    assert [(i.line, i.ticket["id"]) for i in items] == [(1, "A"), (4, "B")]
+
+
 @pytest.mark.parametrize("line, duplicate", [
     (b'{"id": "A", "id": "B"}', "id"),
     (b'{"id": "A", "o": {"p": 1, "p": 2}}', "p"),
@@ -112,6 +118,11 @@ def test_an_over_long_line_is_one_error_and_the_next_line_is_read():
 def test_a_json_array_on_a_line_gives_its_elements_with_their_index():
     items = _read(_lines({"id": "A"}, [{"id": "B"}, {"id": "C"}]))
     assert [(i.line, i.index, i.ticket["id"]) for i in items] == [(1, None, "A"), (2, 0, "B"), (2, 1, "C")]
+
+
+def test_an_empty_array_on_a_line_holds_no_ticket():
+    items = _read(_lines({"id": "A"}, [], {"id": "B"}))
+    assert [(i.line, i.ticket["id"]) for i in items] == [(1, "A"), (3, "B")]
 
 
 # --------------------------------------------------------------------------- JSON

@@ -34,7 +34,6 @@ import io
 import os
 import pstats
 import random
-import resource
 import sys
 import time
 import tracemalloc
@@ -46,6 +45,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 import _gen  # noqa: E402
+from _measure import consume, rss_mib  # noqa: E402
 
 POLICIES = HERE.parent / "policies"
 GOAL_RATIO = 3.0
@@ -105,14 +105,6 @@ def runs_of(fn, repeat: int, into: list[float]) -> None:
         fn()
         into.append(time.process_time() - began)
         WALL.setdefault(id(into), []).append(time.perf_counter() - wall)
-
-
-def consume(iterable) -> None:
-    collections.deque(iterable, maxlen=0)
-
-
-def rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -56,7 +56,6 @@ import io
 import json
 import os
 import pstats
-import resource
 import subprocess
 import sys
 import tempfile
@@ -74,6 +73,7 @@ sys.path.insert(0, str(HERE.parent))
 import yaml  # noqa: E402
 
 import _gen  # noqa: E402
+from _measure import consume, rss_mib  # noqa: E402
 
 POLICIES = HERE.parent / "policies"
 GOAL_TPS = 50_000
@@ -499,14 +499,6 @@ def runs_of(fn: Callable[[], Any], repeat: int) -> list[float]:
         fn()
         out.append(time.perf_counter() - began)
     return out
-
-
-def consume(iterable) -> None:
-    collections.deque(iterable, maxlen=0)
-
-
-def rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -97,25 +97,16 @@ def _unicode_problem(facts: Mapping[str, Any], text: tuple[tuple[str, ...], tupl
     Enum values are policy-defined, so only free text needs the check; it is one ``isascii`` per
     text fact present, and an ``encode`` only for text with non-ASCII characters."""
     strings, overrides = text
+    texts = [(name, facts.get(name)) for name in strings]
+    texts += [(name, facts[name].get("reason")) for name in overrides if facts.get(name) is not None]
     bad = None
-    for name in strings:
-        value = facts.get(name)
+    for name, value in texts:
         if value is not None and not value.isascii():
             try:
                 value.encode("utf-8")
             except UnicodeEncodeError as exc:
                 bad = name, value, exc
                 break
-    else:
-        for name in overrides:
-            value = facts.get(name)
-            reason = value.get("reason") if value is not None else None
-            if reason is not None and not reason.isascii():
-                try:
-                    reason.encode("utf-8")
-                except UnicodeEncodeError as exc:
-                    bad = name, reason, exc
-                    break
     if bad is None:
         return None
     name, value, exc = bad

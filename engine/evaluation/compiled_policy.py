@@ -15,14 +15,14 @@ from ..calendar.business import BusinessCalendar
 from ..calendar.duration import Duration
 from ..core.errors import PolicyError
 from ..facts.validator import ticket_validator
-from ..facts.vocabulary import FactSet
+from ..facts.vocabulary import PRIORITIES, FactSet
 from ..policy.loader import PolicyDocument
 from ..rules.triage import TriageCache, TriageRules
 from ..sla.operator import OperatorBook
 from ..rules.runtime import RuleEvaluator
 from ..policy.versions import change_dates, group_versions, in_effect, snapshot
 
-PRIORITY_ORDER = ("P1", "P2", "P3", "P4")
+PRIORITY_ORDER = PRIORITIES  # P1 first
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from __future__ import annotations
 from typing import Callable, NamedTuple
 
 from .compiler import CompiledRules
+from ..facts.vocabulary import PRIORITIES
 
-PRIORITIES = ("P1", "P2", "P3", "P4")
 
 class Review(NamedTuple):
     """``could_be``: a higher priority the ticket may deserve; ``missing``: the facts that would tell (sorted)."""

@@ -6,12 +6,13 @@ from datetime import datetime
 from typing import Any, Iterable, NamedTuple
 
 from ..calendar.index import epoch_us
+from ..facts.vocabulary import PRIORITIES
 from .clock_policy import STOP_STATUSES, ClockPolicy
 from .events import Event, EventError
 
 METRICS = ("first_response", "resolution")
 LEVELS = ("first_level", "second_level")
-PRIORITY_ORDER = ("P1", "P2", "P3", "P4")
+PRIORITY_ORDER = PRIORITIES  # P1 first
 
 _NEVER = 1 << 62
 

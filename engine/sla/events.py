@@ -25,13 +25,13 @@ from ..calendar.index import epoch_us
 from ..core.errors import Problem, TicketError
 from ..core.suggest import did_you_mean
 from ..facts.values import describe, parse_rfc3339
+from ..facts.vocabulary import PRIORITIES
 from .clock_policy import STATUSES
 
 CREATED, UPDATED, AGENT_REPLY, STATUS, PRIORITY, ESCALATED = range(6)
 EVENT_TYPES = ("created", "updated", "agent_reply", "status", "priority", "escalated")
 _CODES = {name: code for code, name in enumerate(EVENT_TYPES)}
 _FIELDS = (("ticket",), ("facts",), (), ("status",), ("priority", "reason"), ())  # per code, all required
-PRIORITIES = ("P1", "P2", "P3", "P4")
 MAX_ID_LENGTH = 1000
 MAX_REASON_LENGTH = 1000
 

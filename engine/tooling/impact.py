@@ -26,8 +26,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, NamedTuple
 
 from ..core.errors import TicketError, TriageError
+from ..facts.vocabulary import PRIORITIES
 
-PRIORITIES = ("P1", "P2", "P3", "P4")
 DUE_FIELDS = ("response_due", "resolution_due")
 OPERATOR_FIELDS = ("id", "flagged", "first_level_due", "second_level_due", "total_due")
 

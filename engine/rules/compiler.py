@@ -177,6 +177,16 @@ def check_compilable(cond: Condition) -> list[Problem]:
 # --------------------------------------------------------------------------- building RuleDefs
 
 
+def key_problems(mapping: Mapping, allowed: tuple, required: tuple, what: str, path: tuple = ()) -> list[Problem]:
+    """An unknown key (with "did you mean") or a missing required key of a rule, table or route
+    mapping, at ``path``."""
+    found = [Problem(f"unknown key {str(key)!r}", path + (key,), suggestion=did_you_mean(key, allowed))
+             for key in mapping if key not in allowed]
+    found += [Problem(f"{what} is missing {key!r}", path) for key in required if key not in mapping]
+    return found
+
+
+
 def build_rules(rules_yaml: object, facts: Mapping[str, Fact],
                 named: Mapping[str, Condition] | None = None) -> tuple[list[RuleDef], list[Problem]]:
     """RuleDefs for every valid rule, and every problem (paths relative to the rules list).
@@ -194,12 +204,7 @@ def build_rules(rules_yaml: object, facts: Mapping[str, Fact],
             continue
         rule_id = rule.get("id")
         known_id = rule_id if isinstance(rule_id, str) and rule_id else None
-        for key in rule:
-            if key not in RULE_KEYS:
-                found.append(Problem(f"unknown key {str(key)!r}", (i, key), suggestion=did_you_mean(key, RULE_KEYS)))
-        for key in REQUIRED_RULE_KEYS:
-            if key not in rule:
-                found.append(Problem(f"rule is missing {key!r}", (i,)))
+        found.extend(key_problems(rule, RULE_KEYS, REQUIRED_RULE_KEYS, "rule", (i,)))
         if "id" in rule:
             if known_id is None or len(rule_id) > MAX_RULE_ID_LENGTH or rule_id != rule_id.strip():
                 found.append(Problem(f"rule id must be a non-empty string without surrounding spaces "

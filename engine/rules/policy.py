@@ -17,11 +17,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .compiler import RuleDef, build_rules, check_compilable
+from .compiler import RuleDef, build_rules, check_compilable, key_problems
 from .conditions import Condition, parse_condition, parse_named_conditions
 from .tables import build_tables
 from ..core.errors import Problem
-from ..core.suggest import did_you_mean
 from ..facts.values import describe, json_type
 from ..facts.vocabulary import Fact
 
@@ -69,15 +68,7 @@ def _build_routes(routes_yaml, facts, named, start) -> tuple[list, list[RuleDef]
             problems.append(Problem(f"a route must be a mapping with {', '.join(ROUTE_KEYS)}, got {json_type(route)}",
                                     (i,)))
             continue
-        found = []
-        for key in route:
-            if key not in ROUTE_KEYS:
-                hint = did_you_mean(key, ROUTE_KEYS)
-                found.append(Problem(f"unknown key {str(key)!r}",
-                                     (i, key), suggestion=hint))
-        for key in ("id", "when", "targets"):
-            if key not in route:
-                found.append(Problem(f"route is missing {key!r}", (i,)))
+        found = key_problems(route, ROUTE_KEYS, ("id", "when", "targets"), "route", (i,))
         if found:
             problems.extend(found)
             continue

@@ -35,7 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from .conditions import AllOf, parse_condition
-from .compiler import RuleDef
+from .compiler import RuleDef, key_problems
 from ..core.errors import Problem
 from ..core.suggest import did_you_mean
 from ..facts.values import describe, json_type
@@ -93,15 +93,7 @@ def build_tables(tables_yaml: object, facts: Mapping[str, Fact], named: Mapping 
 def _build_table(table, facts, named, position) -> tuple[list[RuleDef], list[Problem]]:
     if not isinstance(table, Mapping):
         return [], [Problem(f"a table must be a mapping with {', '.join(TABLE_KEYS)}, got {json_type(table)}")]
-    problems: list[Problem] = []
-    for key in table:
-        if key not in TABLE_KEYS:
-            hint = did_you_mean(key, TABLE_KEYS)
-            problems.append(Problem(f"unknown key {str(key)!r}",
-                                    (key,), suggestion=hint))
-    for key in ("id", "description", "rows", "columns", "cells"):
-        if key not in table:
-            problems.append(Problem(f"table is missing {key!r}"))
+    problems = key_problems(table, TABLE_KEYS, ("id", "description", "rows", "columns", "cells"), "table")
     if problems:
         return [], problems
     table_id = table["id"]
@@ -115,11 +107,7 @@ def _build_table(table, facts, named, position) -> tuple[list[RuleDef], list[Pro
         problems.append(Problem("columns must be a mapping with 'fact' and either 'values' or 'bands'",
                                 ("columns",)))
         return [], problems
-    extra = [k for k in columns if k not in ("fact", "values", "bands")]
-    for key in extra:
-        hint = did_you_mean(key, ("fact", "values", "bands"))
-        problems.append(Problem(f"unknown key {str(key)!r}",
-                                ("columns", key), suggestion=hint))
+    problems.extend(key_problems(columns, ("fact", "values", "bands"), (), "columns", ("columns",)))
     if ("values" in columns) == ("bands" in columns):
         problems.append(Problem("columns take either 'values' (one column per value) or 'bands' "
                                 "(one column per range), not both or neither", ("columns",)))

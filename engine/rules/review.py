@@ -70,9 +70,8 @@ def combine(parts) -> Review | None:
     return None if missing is None else Review(PRIORITIES[best], tuple(sorted(missing)), best)
 
 
-def review_function(compiled: CompiledRules) -> Callable[[tuple], Review | None]:
-    """``signature -> Review | None`` over every ruleset (the uncached path)."""
-    parts = review_parts(compiled)
+def review_function(parts: tuple[Callable[[tuple], Part | None], ...]) -> Callable[[tuple], Review | None]:
+    """``signature -> Review | None`` over every ruleset's part (:func:`review_parts`; the uncached path)."""
     return lambda signature: combine(part(signature) for part in parts)
 
 

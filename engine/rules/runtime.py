@@ -144,8 +144,8 @@ class _Core:
         self.durable_calls = 0
         self.memo_size = memo_size
         self.projections = tuple(_projection(spec.key) for spec in compiled.rulesets)
-        self.review = review_function(compiled)
         self.parts = review_parts(compiled)
+        self.review = review_function(self.parts)
         self.number_lock = threading.Lock()  # numbering answers and starting generations of memos
         self.memos: Memos | None = None
         if memo_size > 0:

@@ -20,7 +20,7 @@ import click
 
 import engine
 from engine import PolicyError, TicketError, TriageError
-from engine.report import calendar as calendar_report, operator as operator_report
+from engine.report import calendar as calendar_report, operator as operator_report, timeline_svg
 from engine.report.fmt import fmt_changes, fmt_summary
 from engine.report.clock import timeline_lines, write_clock, write_queue
 from engine.report.impact import impact_markdown
@@ -239,8 +239,9 @@ def evaluate(file: str, policies_dir: str | None, fmt: str | None, now: str | No
 @_INPUT_FORMAT
 @click.option("--events", help="An event log: tell the SLA clock of ticket FILE (a ticket id) as a timeline.")
 @click.option("--now", help="With --events: the instant to tell the clock at (RFC 3339; default: now).")
+@click.option("--format", "out", type=click.Choice(["text", "svg"]), default="text", help="text, or an SVG timeline.")
 def explain(file: str, policies_dir: str | None, fmt: str | None, events: str | None = None,
-            now: str | None = None) -> ExitCode | None:
+            now: str | None = None, out: str = "text") -> ExitCode | None:
     """Explain one ticket for a person: matched rules, the deciding rule, calendar, each due date and why.
 
     With --events EVENTS, FILE is a ticket id and its SLA clock is told event by event.
@@ -248,7 +249,7 @@ def explain(file: str, policies_dir: str | None, fmt: str | None, events: str | 
     if events is not None:
         policies, items, at = _clock_input(events, policies_dir, now)
         timeline = policies.clock_timeline(items, file, now=at)
-        click.echo("\n".join(timeline_lines(timeline)))
+        click.echo(timeline_svg(timeline) if out == "svg" else "\n".join(timeline_lines(timeline)))
         return ExitCode.findings_if(timeline.clock is None)  # its 'created' event was refused
     policies = engine.PolicySet.load(_policy_dir(policies_dir))
     stream, _ = _open_input(file)
@@ -259,8 +260,7 @@ def explain(file: str, policies_dir: str | None, fmt: str | None, events: str | 
     (item,) = items
     if item.error is not None:
         raise TicketError(f"line {item.line}: {item.error}")
-    for line in policies.explain(item.ticket):
-        click.echo(line)
+    click.echo(policies.explain_svg(item.ticket) if out == "svg" else "\n".join(policies.explain(item.ticket)))
 
 
 # --------------------------------------------------------------------------- clock / queue

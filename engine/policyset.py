@@ -30,6 +30,7 @@ from .policy.versions import group_versions, in_effect
 from .rules.triage import TriageCache
 from .sla.clock import SLAClock, current_time as _now
 from .report.clock import timeline_lines
+from .report.timeline import decision_svg
 
 
 def check_policy_dir(path: str | os.PathLike,
@@ -165,6 +166,10 @@ class PolicySet:
     def explain(self, ticket: Mapping[str, Any]) -> list[str]:
         """The decision for ``ticket`` explained in lines a support agent can read."""
         return explain_lines(self._compiled, self.evaluate(ticket))
+
+    def explain_svg(self, ticket: Mapping[str, Any]) -> str:
+        """The decision for ``ticket`` as an SVG timeline: open hours, weekends, holidays, DST, due dates."""
+        return decision_svg(self.evaluate(ticket))
 
     def compare(self, head: "PolicySet", tickets: Iterable[Any], top: int = 10) -> "ImpactReport":
         """Evaluate ``tickets`` (``TicketInput``s from ``read_tickets``) under this set and ``head``;

@@ -15,11 +15,13 @@ from .impact import impact_markdown
 from .operator import describe_sla, location_dict, sla_dict
 from .policytest import policytest_json, policytest_junit, policytest_text
 from .problems import render_problems, validation_summary
+from .timeline import decision_svg, timeline_svg
 from .tickets import decision_json, decision_record, error_json, error_record, printable
 
 __all__ = [
     "render_problems", "validation_summary",
     "policytest_text", "policytest_json", "policytest_junit",
     "impact_markdown", "describe_calendar", "format_timedelta",
+    "decision_svg", "timeline_svg",
     "decision_record", "error_record", "decision_json", "error_json", "printable", "describe_sla", "sla_dict", "location_dict",
 ]

@@ -167,10 +167,6 @@ class PolicySet:
         """The decision for ``ticket`` explained in lines a support agent can read."""
         return explain_lines(self._compiled, self.evaluate(ticket))
 
-    def explain_svg(self, ticket: Mapping[str, Any]) -> str:
-        """The decision for ``ticket`` as an SVG timeline: open hours, weekends, holidays, DST, due dates."""
-        return decision_svg(self.evaluate(ticket))
-
     def compare(self, head: "PolicySet", tickets: Iterable[Any], top: int = 10) -> "ImpactReport":
         """Evaluate ``tickets`` (``TicketInput``s from ``read_tickets``) under this set and ``head``;
         the report counts what changes."""
@@ -221,6 +217,10 @@ class PolicySet:
     def explain_clock(self, events: Iterable[Any], ticket_id: str, now: "datetime | None" = None) -> list[str]:
         """One ticket's SLA clock told as a timeline a support agent can read."""
         return timeline_lines(self.clock_timeline(events, ticket_id, now))
+
+    def explain_svg(self, ticket: Mapping[str, Any]) -> str:
+        """The decision for ``ticket`` as an SVG timeline: open hours, weekends, holidays, DST, due dates."""
+        return decision_svg(self.evaluate(ticket))
 
     def ticket_schema(self) -> dict:
         """JSON Schema of a ticket, generated from the facts of the latest TriagePolicy."""

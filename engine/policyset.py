@@ -21,6 +21,7 @@ from .core.errors import PolicyError, Problem, TicketError, TriageError
 from .core.suggest import did_you_mean, hint
 from .evaluation.evaluator import Evaluator
 from .evaluation.explain import explain_lines
+from .evaluation.describe import explanation_record, vocabulary_record
 from .tooling.impact import ImpactReport, compare, policies_at
 from .tooling.policytest import TestReport, run_policy_tests
 from .facts.schema import ticket_schema
@@ -166,6 +167,15 @@ class PolicySet:
     def explain(self, ticket: Mapping[str, Any]) -> list[str]:
         """The decision for ``ticket`` explained in lines a support agent can read."""
         return explain_lines(self._compiled, self.evaluate(ticket))
+
+    def explanation(self, ticket: Mapping[str, Any]) -> dict:
+        """``explain`` as JSON-ready data: the decision, matched rules, route and business-time walks."""
+        return explanation_record(self._compiled, self.evaluate(ticket))
+
+    def vocabulary(self) -> dict:
+        """The ticket facts (types, enum values, bounds, descriptions), the priorities and each
+        PriorityTargets' targets, and the generated ticket JSON Schema: what a form needs."""
+        return vocabulary_record(self._compiled)
 
     def compare(self, head: "PolicySet", tickets: Iterable[Any], top: int = 10) -> "ImpactReport":
         """Evaluate ``tickets`` (``TicketInput``s from ``read_tickets``) under this set and ``head``;

@@ -211,7 +211,7 @@ def test_easter_wallet_outage_reads_p2_with_its_due_dates_and_the_holidays_shade
 
     WebDriverWait(browser, 20).until(lambda b: b.find_elements("css selector", "#timeline svg"))
     svg = browser.find_element("css selector", "#timeline svg")
-    due = [g.get_attribute("data-at") for g in svg.find_elements("css selector", "g.due")]
+    due = sorted(g.get_attribute("data-at") for g in svg.find_elements("css selector", "g.due"))
     assert due == ["2024-04-02T12:00:00+02:00", "2024-04-08T16:00:00+02:00"]
     holidays = {g.get_attribute("data-date"): g for g in svg.find_elements("css selector", "g.holiday")}
     assert {d: g.get_attribute("data-name") for d, g in holidays.items()} == {

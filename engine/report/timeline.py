@@ -49,7 +49,7 @@ _STYLE = """
 .triage-timeline .event line { stroke: #263238; stroke-width: 1.5; }
 .triage-timeline .lane-label, .triage-timeline .day-label { fill: #212121; }
 .triage-timeline .name { fill: #4a148c; font-weight: 600; }
-.triage-timeline .marker-label { fill: #212121; }
+.triage-timeline .marker-label { fill: #212121; paint-order: stroke; stroke: #ffffff; stroke-width: 3px; }
 """
 
 _DEFS = (
@@ -264,7 +264,7 @@ def render_svg(cal, title: str, markers: list[Marker], ticks: list[Tick] = (), s
 
     has_clock = bool(ticks or spans)
     lanes_bottom = _TOP + 8 + _LANE * (2 if has_clock else 1)
-    names_bottom = lanes_bottom + 70
+    names_bottom = lanes_bottom + (70 if width >= 60 else 124)  # names across a wide column, along a narrow one
     rows_top = names_bottom + 14
     legend_y = rows_top + _ROW * len(markers) + 14
     total_w = LEFT + days * width + 16
@@ -294,7 +294,7 @@ def render_svg(cal, title: str, markers: list[Marker], ticks: list[Tick] = (), s
         out.append(f'<text class="day-label" x="{_num(x + width / 2)}" y="34" text-anchor="middle">'
                    f'{text(day.strftime("%d %b") if width >= 40 else day.strftime("%d"))}</text>')
         if name is not None:
-            out.append(_name(name, x, width, lanes_bottom + 4))
+            out.append(_name(name, x, width, lanes_bottom + 4, names_bottom - 4))
         out.append('</g>')
 
     # lanes
@@ -327,8 +327,9 @@ def render_svg(cal, title: str, markers: list[Marker], ticks: list[Tick] = (), s
                        f'<title>{text(tick.text)}</title>'
                        f'<line x1="{_num(x)}" y1="{y_clock - 3}" x2="{_num(x)}" y2="{y_clock + _LANE - 3}"/></g>')
 
-    # markers: a line through the picture, and a label row each
-    for row, m in enumerate(markers):
+    # markers: a line through the picture, and a label row each; drawn last row first, so that each
+    # label (with its white halo) covers the lines of the later markers that pass through its row
+    for row, m in reversed(list(enumerate(markers))):
         x = scale.x(m.at)
         y_label = rows_top + row * _ROW
         attrs = {**m.attrs, "data-at": m.at.isoformat()}
@@ -353,7 +354,7 @@ def _symbol(kind: str) -> str:
     return {"due": "\u25bc", "created": "\u25b6", "dst": "\u21c4", "now": "\u25cf"}.get(kind, "")
 
 
-def _name(name: str, x: float, width: float, y: float) -> str:
+def _name(name: str, x: float, width: float, y: float, bottom: float) -> str:
     """A shaded day's name: across the column in words when it is wide, else upright along it."""
     if width >= 60:
         words, lines, line = name.split(), [], ""
@@ -367,9 +368,10 @@ def _name(name: str, x: float, width: float, y: float) -> str:
         spans = "".join(f'<tspan x="{_num(x + width / 2)}" dy="{0 if i == 0 else 13}">{text(part)}</tspan>'
                         for i, part in enumerate(lines[:5]))
         return f'<text class="name" x="{_num(x + width / 2)}" y="{_num(y + 12)}" text-anchor="middle">{spans}</text>'
-    cx, cy = x + width / 2 + 4, y + 66
+    cx, cy = x + width / 2 + 4, bottom
+    short = name if len(name) <= 20 else name[:19] + "\u2026"
     return (f'<text class="name" x="{_num(cx)}" y="{_num(cy)}" transform="rotate(-90 {_num(cx)} {_num(cy)})">'
-            f'{text(name[:18])}</text>')
+            f'<title>{text(name)}</title>{text(short)}</text>')
 
 
 def _legend(y: float, has_clock: bool) -> str:

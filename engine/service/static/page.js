@@ -481,7 +481,12 @@ async function checkPolicy() {
 function start() {
   $("ticket-form").addEventListener("submit", decide);
   $("ticket-form").addEventListener("reset", () => {
-    setTimeout(() => { clearErrors(); markNeeded(null); if ($("f-created_at")) $("f-created_at").value = nowWithOffset(); }, 0);
+    setTimeout(() => {
+      clearErrors();
+      markNeeded(null);
+      if ($("f-id")) $("f-id").value = "from-agent-page";
+      if ($("f-created_at")) $("f-created_at").value = nowWithOffset();
+    }, 0);
   });
   $("events-form").addEventListener("submit", showQueue);
   $("events-ticket").addEventListener("change", drawClock);

@@ -53,6 +53,7 @@ def test_same_decisions_as_the_cli_byte_for_byte(server):
     assert batch.json() == [json.loads(r) for r in expected]
 
 
+@pytest.mark.slow
 def test_same_status_at_now_as_the_cli(server):
     now = "2024-04-02T11:00:00+02:00"
     cli = _cli("evaluate", "-", "--policies", POLICIES, "--now", now, input=json.dumps(TICKET).encode())
@@ -61,6 +62,7 @@ def test_same_status_at_now_as_the_cli(server):
     assert response.json()["status"]
 
 
+@pytest.mark.slow
 def test_clock_and_queue_give_the_cli_records(server):
     events = [json.loads(line) for line in (EXAMPLES / "events.jsonl").read_text().splitlines() if line.strip()]
     now = "2024-04-10T12:00:00+02:00"
@@ -238,6 +240,7 @@ def test_decision_log(tmp_path):
     assert len({line["decision_id"] for line in lines}) == 2 and "ticket" not in first and first["time"]
 
 
+@pytest.mark.slow
 def test_decision_log_with_facts(tmp_path):
     log = tmp_path / "decisions.jsonl"
     srv = Server(tmp_path, "--policies", POLICIES, "--decision-log", log, "--log-facts")
@@ -249,6 +252,7 @@ def test_decision_log_with_facts(tmp_path):
     assert json.loads(log.read_text())["ticket"] == TICKET
 
 
+@pytest.mark.slow
 def test_refuses_a_public_address_without_a_token(tmp_path):
     result = _cli("serve", "--policies", POLICIES, "--host", "0.0.0.0", "--port", "0")
     assert result.returncode == 2
@@ -258,12 +262,14 @@ def test_refuses_a_public_address_without_a_token(tmp_path):
     assert result.returncode == 2 and b"empty" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_policy_set_that_does_not_load_cannot_run(tmp_path):
     (tmp_path / "bad.yaml").write_text("apiVersion: triage/v1\nkind: Nonsense\n")
     result = _cli("serve", "--policies", tmp_path, "--port", "0")
     assert result.returncode == 2 and b"bad.yaml:" in result.stderr
 
 
+@pytest.mark.slow
 def test_without_the_serve_extra(tmp_path):
     script = ("import sys\nsys.modules['starlette'] = None\nsys.argv = ['triage', 'serve', '--port', '0', "
               f"'--policies', {str(POLICIES)!r}]\nfrom cli import main\nmain()\n")

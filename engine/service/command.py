@@ -8,6 +8,7 @@ finish, writes the decision log out, and returns, so the command exits 0.
 """
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import os
 import signal
@@ -23,8 +24,14 @@ STARTUP_FAILURE = 3
 
 
 def missing_extra() -> list[str]:
-    """The packages of the ``serve`` extra that are not installed."""
-    return [name for name in _NEEDED if importlib.util.find_spec(name) is None]
+    """The packages of the ``serve`` extra that cannot be imported."""
+    missing = []
+    for name in _NEEDED:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    return missing
 
 
 def bind(host: str, port: int) -> socket.socket:

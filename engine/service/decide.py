@@ -97,7 +97,7 @@ def evaluate(policies, body: bytes, at: datetime | None, log=None) -> Answer:
         ok, line, decision = _one(run, items[0], at, log)
         if not ok:
             return Answer(422, line, None, 1)
-        return Answer(200, line, Counter((decision.priority,)))
+        return Answer(200, line, {decision.priority: 1})
     lines, priorities, failed = [], Counter(), 0
     for item in items:
         if item.error is not None:

@@ -172,6 +172,7 @@ def _fill(browser, values: dict) -> None:
 def _decide(browser):
     from selenium.webdriver.support.ui import WebDriverWait
 
+    WebDriverWait(browser, 20).until(lambda b: b.find_element("id", "decide").is_enabled())
     before = browser.execute_script("return document.getElementById('decision').innerHTML")
     browser.find_element("id", "decide").click()
     WebDriverWait(browser, 20).until(

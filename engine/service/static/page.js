@@ -346,26 +346,31 @@ function showSvg(container, answer) {
   container.replaceChildren(document.importNode(doc.documentElement, true));
 }
 
+let asked = 0;  // the latest request for a decision: an answer to an older one is dropped
+
 async function decide(event) {
   event.preventDefault();
   clearErrors();
   const body = JSON.stringify(ticketFromForm());
+  const mine = ++asked;
   $("decide").disabled = true;
+  let answer;
   try {
-    const answer = await api("POST", "/v1/explain", body);
-    if (answer.status === 422) { showErrors(answer.data); markNeeded(null); return; }
-    if (answer.status !== 200) {
-      $("form-error").textContent = errorText(answer.data);
-      $("form-error").hidden = false;
-      return;
-    }
-    renderDecision(answer.data);
-    $("timeline-section").hidden = false;
-    showSvg($("timeline"), await api("POST", "/v1/timeline", body));
-    document.body.dataset.decided = answer.data.decision.ticket_id;
+    answer = await api("POST", "/v1/explain", body);
   } finally {
-    $("decide").disabled = false;
+    if (mine === asked) $("decide").disabled = false;
   }
+  if (mine !== asked) return;
+  if (answer.status === 422) { showErrors(answer.data); markNeeded(null); return; }
+  if (answer.status !== 200) {
+    $("form-error").textContent = errorText(answer.data);
+    $("form-error").hidden = false;
+    return;
+  }
+  renderDecision(answer.data);
+  $("timeline-section").hidden = false;
+  const picture = await api("POST", "/v1/timeline", body);
+  if (mine === asked) showSvg($("timeline"), picture);
 }
 
 // --------------------------------------------------------------------------- the event log

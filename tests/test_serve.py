@@ -260,6 +260,8 @@ def test_refuses_a_public_address_without_a_token(tmp_path):
     (tmp_path / "empty").write_text("\n")
     result = _cli("serve", "--policies", POLICIES, "--token-file", tmp_path / "empty", "--port", "0")
     assert result.returncode == 2 and b"empty" in result.stderr
+    result = _cli("serve", "--policies", POLICIES, "--decision-log", tmp_path / "no" / "log", "--port", "0")
+    assert result.returncode == 2 and b"cannot write --decision-log" in result.stderr
 
 
 @pytest.mark.slow

@@ -13,18 +13,13 @@ import json
 import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
-import threading
-import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 import engine
 from conftest import EXAMPLES, POLICIES, mutate
+from serving import Server
 from engine.report.clock import queue_rows
 
 CHROMIUM = os.environ.get("TRIAGE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -34,44 +29,9 @@ WALLET_NOW = "2024-04-09T15:00:00+02:00"
 
 
 # --------------------------------------------------------------------------- a real server
-class Server:
-    def __init__(self, policies: Path, *extra: str) -> None:
-        triage = Path(sys.executable).with_name("triage")
-        command = [str(triage)] if triage.exists() else [sys.executable, "-c", "import cli; cli.main()"]
-        self.process = subprocess.Popen(command + ["serve", "--port", "0", "--policies", str(policies), *extra],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        self.stderr: list[str] = []
-        found = threading.Event()
-
-        def read() -> None:
-            for line in self.process.stderr:
-                self.stderr.append(line)
-                if "listening on" in line:
-                    found.set()
-
-        threading.Thread(target=read, daemon=True).start()
-        if not found.wait(60):
-            self.stop()
-            raise AssertionError("triage serve did not start:\n" + "".join(self.stderr))
-        self.url = re.search(r"listening on (http://\S+)", "".join(self.stderr)).group(1).rstrip("/")
-        for _ in range(200):
-            if httpx.get(self.url + "/readyz").status_code == 200:
-                break
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
 @pytest.fixture(scope="module")
-def server():
-    running = Server(POLICIES)
+def server(tmp_path_factory):
+    running = Server(tmp_path_factory.mktemp("serve"), "--policies", POLICIES)
     yield running
     running.stop()
 
@@ -332,7 +292,7 @@ def test_the_form_follows_the_policy_after_a_reload(browser, tmp_path):
 
     policies = tmp_path / "policies"
     shutil.copytree(POLICIES, policies)
-    running = Server(policies, "--reload-interval", "0.2")
+    running = Server(tmp_path, "--policies", policies, "--reload-interval", "0.2")
     try:
         _open(browser, running)
         values = [o.get_attribute("value") for o in browser.find_elements("css selector", "#f-extent option")]

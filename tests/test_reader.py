@@ -224,3 +224,21 @@ def test_yaml_refusals_speak_of_ticket_files():
     (big,) = _read(b"- id: A\n" * (MAX_YAML_BYTES // 8 + 1), "yaml")
     assert big.error.startswith("YAML ticket input is read whole and limited to 8 MiB")
     assert "policy" not in big.error
+
+
+@pytest.mark.parametrize("body, at_once", [
+    (b'[{"id": "A", "created_at": "2024-03-27T16:00:00+01:00"}, {"id": "B"}, 1, "x", [1], null, 0.1, {"a": {"b": 1}}]',
+     True),
+    (b"[]", True), (b' [{"a": 1}] ', True),
+    (b'[{"a": 1}, {"b": "\\":"}]', False),  # a string holding '":' makes the duplicate count unsure
+    (b'[{"a":1,"a":2}]', False), (b'[{"a": {"b": 1, "b": 2}}]', False), (b"[1e400]", False),
+    (b'[{"x": "\\ud800"}]', False), (b"[NaN]", False), (b'[{"a": 1},\n{"a": 2}]', False), (b'{"a": 1}', False),
+    (b"[1, 2", False),
+])
+def test_a_one_line_array_read_at_once_gives_what_streaming_gives(body, at_once):
+    from engine.facts.reader import read_json_array
+
+    fast = read_json_array(body)
+    assert (fast is not None) == at_once
+    if fast is not None:
+        assert fast == list(read_tickets(io.BytesIO(body), format="json"))

@@ -260,6 +260,8 @@ def test_refuses_a_public_address_without_a_token(tmp_path):
     (tmp_path / "empty").write_text("\n")
     result = _cli("serve", "--policies", POLICIES, "--token-file", tmp_path / "empty", "--port", "0")
     assert result.returncode == 2 and b"empty" in result.stderr
+    result = _cli("serve", "--policies", POLICIES, "--decision-log", tmp_path / "no" / "log", "--port", "0")
+    assert result.returncode == 2 and b"cannot write --decision-log" in result.stderr
 
 
 @pytest.mark.slow
@@ -282,3 +284,27 @@ def test_the_library_does_not_import_the_web_stack():
     script = ("import sys, engine, engine.service, cli\n"
               "print(sorted(m for m in sys.modules if m.split('.')[0] in ('starlette', 'uvicorn', 'prometheus_client')))")
     assert subprocess.run([sys.executable, "-c", script], capture_output=True, text=True).stdout.strip() == "[]"
+
+
+def test_an_unexpected_error_is_a_500_without_a_traceback(caplog):
+    import asyncio
+
+    from engine.service.routes import Endpoint
+
+    class Service:
+        auth = type("NoAuth", (), {"enabled": False})()
+        metrics = type("Metrics", (), {"observe": lambda self, *a: None})()
+
+    async def broken(scope, receive):
+        raise KeyError("secret internals")
+
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(Endpoint(Service(), "evaluate", broken)({"type": "http", "headers": []}, None, send))
+    assert sent[0]["status"] == 500
+    body = json.loads(sent[1]["body"])
+    assert body == {"error": "internal error; the server log has the details"}
+    assert "Traceback" in caplog.text and "secret internals" in caplog.text  # in the server's log only

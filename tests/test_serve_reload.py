@@ -124,7 +124,7 @@ def test_sighup_forces_a_reload(tmp_path, policies):
     srv = Server(tmp_path, "--policies", policies, "--reload-interval", "3600")
     try:
         loaded_at = httpx.get(srv.url + "/v1/policy").json()["loaded_at"]
-        time.sleep(1.1)  # loaded_at has whole seconds
+        time.sleep(0.01)
         srv.proc.send_signal(signal.SIGHUP)
         wait_for(lambda: httpx.get(srv.url + "/v1/policy").json()["loaded_at"] != loaded_at)
         assert 'triage_reloads_total{result="success"} 1.0' in httpx.get(srv.url + "/metrics").text

@@ -20,7 +20,10 @@ from ..policyset import PolicySet
 from .config import ENV, EXTRA_HINT, ServeUsageError, ServiceConfig
 
 _NEEDED = ("starlette", "uvicorn", "prometheus_client", "anyio")
-STARTUP_FAILURE = 3
+CANNOT_RUN = 2  # the exit code of a server that could not start (as for every triage command)
+
+
+_UVICORN_STARTUP_FAILURE = 3  # a worker's exit code when its app did not start
 
 
 def missing_extra() -> list[str]:
@@ -59,7 +62,7 @@ def _uvicorn_options() -> dict:
 
 
 def run(config: ServiceConfig, err: TextIO = sys.stderr) -> int:
-    """Serve until SIGTERM or SIGINT; 0 after a clean shutdown.  ``ServeUsageError`` for options that
+    """Serve until SIGTERM or SIGINT; 0 after a clean shutdown, 2 if the server did not start.  ``ServeUsageError`` for options that
     cannot run (and a missing ``serve`` extra), ``PolicyError`` if the policy set does not load."""
     missing = missing_extra()
     if missing:
@@ -86,13 +89,15 @@ def run(config: ServiceConfig, err: TextIO = sys.stderr) -> int:
         if config.workers == 1:
             server = uvicorn.Server(uvicorn.Config(create_app(config, policies), **_uvicorn_options()))
             server.run(sockets=[sock])
-            return 0 if server.started else STARTUP_FAILURE
+            return 0 if server.started else CANNOT_RUN
         del policies  # each worker loads its own
         os.environ[ENV] = config.to_env()
         uv_config = uvicorn.Config("engine.service.app:create_app_from_env", factory=True, workers=config.workers,
                                    **_uvicorn_options())
-        Multiprocess(uv_config, sockets=[sock]).run()
-        return 0
+        supervisor = Multiprocess(uv_config, sockets=[sock])
+        supervisor.run()
+        failed = any(p.exitcode == _UVICORN_STARTUP_FAILURE for p in supervisor.processes)
+        return CANNOT_RUN if failed else 0
     finally:
         sock.close()
         err.write("triage serve: stopped\n")

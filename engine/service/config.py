@@ -47,6 +47,11 @@ class ServiceConfig:
             raise ServeUsageError("--workers must be at least 1")
         if self.max_body < 1:
             raise ServeUsageError("--max-body must be at least 1 byte")
+        if self.decision_log is not None:
+            try:
+                open(self.decision_log, "ab").close()
+            except OSError as exc:
+                raise ServeUsageError(f"cannot write --decision-log {self.decision_log}: {exc.strerror}") from None
         if self.token_file is not None:
             read_token(self.token_file)
         elif not self.insecure and not is_loopback(self.host):

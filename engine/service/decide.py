@@ -16,7 +16,7 @@ from typing import Any, Callable, NamedTuple
 import orjson
 
 from ..core.errors import TicketError
-from ..facts.reader import TicketInput, read_tickets
+from ..facts.reader import TicketInput, read_json_array, read_tickets
 from ..report.tickets import decision_json, error_json, printable
 
 
@@ -43,8 +43,9 @@ def dumps(value: Any) -> bytes:
 
 def read(body: bytes) -> tuple[list[TicketInput], bool, Answer | None]:
     """(items, is_array, None) or ([], False, the 400 answer) for unreadable JSON."""
-    items = list(read_tickets(io.BytesIO(body), format="json"))
     is_array = body.lstrip(_LEADING)[:1] == b"["
+    fast = read_json_array(body) if is_array else None
+    items = fast if fast is not None else list(read_tickets(io.BytesIO(body), format="json"))
     if not items:
         if is_array:
             return [], True, None

@@ -20,6 +20,8 @@ from typing import Any, Callable
 
 import orjson
 
+from ..report.tickets import printable
+
 _STOP = object()
 
 
@@ -60,7 +62,6 @@ class DecisionLog:
         try:
             return orjson.dumps(record)
         except TypeError:  # a lone surrogate quoted from the ticket
-            from ..report.tickets import printable
             return orjson.dumps(printable(record))
 
     def record(self, decision: Any, ticket: Any) -> None:

@@ -40,7 +40,7 @@ def fingerprint(path: str) -> tuple:
 
 
 def now_text() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def problem_record(problem: Problem) -> dict:

@@ -48,7 +48,7 @@ from ..facts.reader import TicketInput
 from .clock_policy import ClockPolicies, ClockPolicy
 from .clock_records import LEVELS, METRICS, PRIORITY_ORDER, MetricClock, Queue, TicketClock, Timeline, \
     TimelineEntry
-from .events import CREATED, EVENT_TYPES, MAX_ID_LENGTH, Event, EventError, parse_event
+from .events import CREATED, EVENT_TYPES, MAX_ID_LENGTH, Event, EventError, parse_event, parse_events
 from .life import TicketLife
 from .operator import level_clock
 
@@ -166,20 +166,7 @@ class SLAClock:
     @staticmethod
     def _parse(entry: list, lines: dict, now_us: int) -> tuple[list[Event], list[EventError]]:
         """A ticket's events up to ``now_us``, in ``at`` order (ties in input order), and the refused ones."""
-        events: list[Event] = []
-        errors: list[EventError] = []
-        append = events.append
-        positions = entry[0]
-        for i, seq in enumerate(positions, 1):
-            try:
-                found = parse_event(entry[i], lines.get(seq, seq + 1) if lines else seq + 1, seq, now_us)
-            except EventError as exc:
-                errors.append(exc)
-                continue
-            if found is not None:
-                append(found[1])
-        events.sort()
-        return events, errors
+        return parse_events(entry, lines, now_us)
 
     def _life(self, ticket_id: str, events: list[Event], errors: list, timeline: list | None):
         """(TicketLife or None, EventError for the ticket or None); ``events`` sorted; refused events go to

@@ -135,23 +135,22 @@ class SLAClock:
         tickets: dict[str, list] = {}
         lines: dict[int, int] = {}
         get = tickets.get
-        for seq, item in enumerate(events):
-            if type(item) is TicketInput:
-                line = item.line
-                if item.error is not None:
-                    loose.append(EventError(line, None, None, item.error))
-                    continue
-                raw = item.ticket
-                if line != seq + 1:
-                    lines[seq] = line
-            else:
-                line, raw = seq + 1, item
-            if type(raw) is not dict and isinstance(raw, Mapping):
-                raw = dict(raw)
+        for seq, raw in enumerate(events):
+            if type(raw) is not dict:  # a dict is the common case; the line is then position + 1
+                if type(raw) is TicketInput:
+                    line = raw.line
+                    if raw.error is not None:
+                        loose.append(EventError(line, None, None, raw.error))
+                        continue
+                    raw = raw.ticket
+                    if line != seq + 1:
+                        lines[seq] = line
+                if type(raw) is not dict and isinstance(raw, Mapping):
+                    raw = dict(raw)
             ticket_id = raw.get("ticket_id") if type(raw) is dict else None
             if type(ticket_id) is not str or not ticket_id or len(ticket_id) > MAX_ID_LENGTH:
-                try:
-                    parse_event(raw, line, seq, now_us)  # names the problem (or the event is after now)
+                try:  # names the problem (or the event is after now)
+                    parse_event(raw, lines.get(seq, seq + 1), seq, now_us)
                 except EventError as exc:
                     loose.append(exc)
                 continue

@@ -52,15 +52,17 @@ class TicketLife:
     def __init__(self, clock: "SLAClock", ticket_id: str, ev: Event) -> None:
         self.clock = clock
         self.ticket_id = ticket_id
-        raw = dict(ev.data["ticket"])
+        raw = ev.data["ticket"]  # read, never changed: a copy only to fill in id or created_at
+        if type(raw) is not dict:
+            raw = dict(raw)
         given = raw.get("id")
         if given is None:
-            raw["id"] = ticket_id
+            raw = {**raw, "id": ticket_id}
         elif given != ticket_id:
             raise EventError(ev.line, ticket_id, "ticket.id", f"ticket id {given!r} is not the event's ticket_id "
                              f"{ticket_id!r}", "created")
         if "created_at" not in raw:
-            raw["created_at"] = ev.at_text
+            raw = {**raw, "created_at": ev.at_text}
         decision = clock.triage(raw, ev, "ticket")
         created_us = epoch_us(decision.created_at)
         if created_us > ev.at_us:
@@ -144,6 +146,7 @@ class TicketLife:
         regimes = self.regimes
         deferred = False
         classes = None
+        positions: dict = {}  # business positions per calendar, shared by the metrics measured here
         for k in range(4):
             want = self._want(k)
             current = regimes[k]
@@ -155,7 +158,7 @@ class TicketLife:
                     continue
                 if classes is None:
                     classes = self._classes(self._base())
-                m = measure(current, classes[k], self.starts, at, {}, self) if classes[k] is not None else None
+                m = measure(current, classes[k], self.starts, at, positions, self) if classes[k] is not None else None
                 if m is not None and m.late:
                     old = self.sticky[k]
                     self.sticky[k] = m.reached if old is None else min(old, m.reached)
@@ -242,7 +245,7 @@ class TicketLife:
         warnings = ()
         if elapsed:
             thresholds = self.policy.warnings
-            warnings = tuple(t for t in thresholds if elapsed * 100 >= t * target)
+            warnings = tuple([t for t in thresholds if elapsed * 100 >= t * target])
         return _new_tuple(MetricClock, (name, state, regime.target, target, elapsed, m.paused, due, stopped, breached,
                                         warnings, cal))
 

@@ -43,6 +43,7 @@ from ..calendar.business import BusinessCalendar
 from ..calendar.duration import Duration
 from ..calendar.index import epoch_us
 from ..core.errors import TicketError, TriageError
+from ..core.memo import remember
 from ..core.suggest import did_you_mean, hint
 from ..facts.reader import TicketInput
 from .clock_policy import ClockPolicies, ClockPolicy
@@ -56,6 +57,9 @@ __all__ = ["SLAClock", "TicketClock", "MetricClock", "Timeline", "TimelineEntry"
            "PRIORITY_ORDER", "current_time"]
 
 
+_ENDS_SIZE = 4096
+
+
 # --------------------------------------------------------------------------- the log
 class SLAClock:
     """Clocks an event log against a policy set (``evaluate``: the policy set's evaluate)."""
@@ -65,6 +69,7 @@ class SLAClock:
         self._policies = ClockPolicies(documents)
         self._meters: dict = {}
         self._by_day: dict = {}
+        self._ends: dict = {}
 
     # ---- internal to the engine: used by TicketLife (engine.sla.life)
     def policy_on(self, created_at: datetime) -> ClockPolicy:
@@ -109,6 +114,17 @@ class SLAClock:
         else:
             found = found[1]
         return found
+
+    def positions(self, calendar: BusinessCalendar, starts: list[int], end: int) -> tuple[list[int], Any]:
+        """``calendar.business_positions(starts + [end])``, the position of ``end`` relative to the first
+        year remembered: every ticket is measured to the same now, often years after its phases."""
+        pos, first_yr = calendar.business_positions(starts)
+        key = (first_yr, end)  # a year index is its calendar's own (keyed by identity)
+        found = self._ends.get(key)
+        if found is None:
+            found = remember(self._ends, key, calendar.business_positions([first_yr.start_us, end])[0][1], _ENDS_SIZE)
+        pos.append(found)
+        return pos, first_yr
 
     def level_meter(self, level, timezone: str) -> tuple:
         """The same for an operator level, on the operator's clock of :mod:`engine.sla.operator`."""

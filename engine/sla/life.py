@@ -277,7 +277,7 @@ def measure(regime: _Regime, classes: list[int], starts: list[int], end: int, po
     cal = regime.cal
     found = positions.get(id(cal))
     if found is None:
-        found = positions[id(cal)] = cal.business_positions(starts + [end])
+        found = positions[id(cal)] = life.clock.positions(cal, starts, end)
     pos, first_yr = found
     count_from = regime.count_from
     target = regime.target_us

@@ -47,7 +47,8 @@ class TicketLife:
     start a phase, so every metric's class is constant over a phase)."""
 
     __slots__ = ("clock", "ticket_id", "raw", "decision", "policy", "pause", "created_us", "status",
-                 "starts", "statuses", "replied", "escalated", "last_change", "regimes", "sticky", "deferred")
+                 "starts", "statuses", "replied", "escalated", "last_change", "regimes", "sticky", "deferred",
+                 "from_change")
 
     def __init__(self, clock: "SLAClock", ticket_id: str, ev: Event) -> None:
         self.clock = clock
@@ -72,6 +73,7 @@ class TicketLife:
         self.decision = decision
         self.policy = clock.policy_on(decision.created_at)
         self.pause = self.policy.pause_statuses
+        self.from_change = self.policy.on_priority_change == "from_change"
         self.created_us = self.last_change = created_us
         self.status = "open"
         self.starts = [created_us]
@@ -117,16 +119,20 @@ class TicketLife:
         return _PAUSE if s in self.pause else _RUN
 
     # ---- regimes
-    def _want(self, k: int) -> tuple | None:
+    def _wants(self) -> tuple:
+        """The key of the regime each metric should count under now (None: no target)."""
         d = self.decision
-        if k < 2:
-            text = d.response_target if k == 0 else d.resolution_target
-            if text is None:
-                return None
-            since = self.last_change if self.policy.on_priority_change == "from_change" else self.created_us
-            return (d.priority, text, id(d.business_calendar), since)
+        since = self.last_change if self.from_change else self.created_us
+        priority, cal_id = d.priority, id(d.business_calendar)
+        text = d.response_target
+        first = None if text is None else (priority, text, cal_id, since)
+        text = d.resolution_target
+        second = None if text is None else (priority, text, cal_id, since)
         op = d.operator_sla
-        return None if op is None else (op.sla.id, op.timezone, k)
+        if op is None:
+            return first, second, None, None
+        sla_id, timezone = op.sla.id, op.timezone
+        return first, second, (sla_id, timezone, 2), (sla_id, timezone, 3)
 
     def _build(self, k: int, key: tuple) -> _Regime:
         d = self.decision
@@ -145,23 +151,27 @@ class TicketLife:
         after a breach leaves the breach behind (``sticky``)."""
         regimes = self.regimes
         deferred = False
-        classes = None
-        positions: dict = {}  # business positions per calendar, shared by the metrics measured here
-        for k in range(4):
-            want = self._want(k)
+        classes = positions = None
+        k = -1
+        for want in self._wants():
+            k += 1
             current = regimes[k]
-            if (current.key if current is not None else None) == want:
+            if current is None:
+                if want is not None:
+                    regimes[k] = self._build(k, want)
                 continue
-            if current is not None:
-                if self._current_class(k) == _STOP:
-                    deferred = True
-                    continue
-                if classes is None:
-                    classes = self._classes(self._base())
-                m = measure(current, classes[k], self.starts, at, positions, self) if classes[k] is not None else None
-                if m is not None and m.late:
-                    old = self.sticky[k]
-                    self.sticky[k] = m.reached if old is None else min(old, m.reached)
+            if current.key == want:
+                continue
+            if self._current_class(k) == _STOP:
+                deferred = True
+                continue
+            if classes is None:
+                classes = self._classes(self._base())
+                positions = {}  # business positions per calendar, shared by the metrics measured here
+            m = measure(current, classes[k], self.starts, at, positions, self) if classes[k] is not None else None
+            if m is not None and m.late:
+                old = self.sticky[k]
+                self.sticky[k] = m.reached if old is None else min(old, m.reached)
             regimes[k] = None if want is None else self._build(k, want)
         self.deferred = deferred
 
@@ -169,13 +179,18 @@ class TicketLife:
     def apply(self, ev: Event, verbose: bool = False) -> str | None:
         """Apply one event; with ``verbose``, a note of what it did.  ``EventError`` if it is refused
         (then nothing changes)."""
-        code, at = ev.code, ev.at_us
+        at, _, _, code, _, data = ev
         if code == STATUS:
-            new = ev.data["status"]
+            new = data["status"]
             if new == self.status:
                 return f"status stays {new}" if verbose else None
             old, self.status = self.status, new
-            self._split(at)
+            starts = self.starts  # a new phase (self._split, inlined: status events are most of a log)
+            if starts[-1] == at:
+                self.statuses[-1] = new
+            else:
+                starts.append(at)
+                self.statuses.append(new)
             if self.deferred:
                 self._sync(at)
             return f"status {old} -> {new}" if verbose else None

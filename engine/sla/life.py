@@ -223,7 +223,10 @@ class TicketLife:
         if decision.priority != old.priority:
             self.last_change = at
             self._split(at)
-        self._sync(at)
+            self._sync(at)
+        elif not _same_regimes(old, decision):
+            self._sync(at)
+        # else every metric's regime key (see _wants) is unchanged: _sync would change nothing
         return retriage_note(ev, old, decision) if verbose else None
 
     # ---- measuring
@@ -344,6 +347,17 @@ def days_target(regime: _Regime, start: int) -> int:
     begin = regime.cal.datetime_us(start)
     due = what.add(begin, extra) if kind == "calendar" else level_due(begin, what, extra)
     return epoch_us(due) - start
+
+
+def _same_regimes(old, new) -> bool:
+    """Whether two decisions of the same priority give every metric the same regime key."""
+    if new.response_target != old.response_target or new.resolution_target != old.resolution_target \
+            or new.business_calendar is not old.business_calendar:
+        return False
+    a, b = old.operator_sla, new.operator_sla
+    if a is None or b is None:
+        return a is b
+    return a.sla.id == b.sla.id and a.timezone == b.timezone
 
 
 def retriage_note(ev: Event, old, decision) -> str:

@@ -20,6 +20,10 @@ memo                                                   key                      
 ``Memos.mask_ids``                                     bit mask of the fired rules          ``memo_size`` (65,536)
 ``Memos.joined``                                       every ruleset's answer number        ``memo_size`` (65,536)
 ``Evaluator._plans`` (evaluation.evaluator)            a ticket's ``created_at`` date       8,192
+``engine.sla.events._DAYS``                            an event's ``at`` date part          65,536
+``engine.sla.events._MINUTES``                         its separator, hours and minutes     65,536
+``engine.sla.events._SECONDS``                         its seconds and offset               65,536
+``SLAClock._ends`` (sla.clock)                         ``(year index, now)``                4,096 per clock
 ``Evaluator`` outcomes, one per TriagePolicy version   matched rule ids                     65,536 each
 =====================================================  ===================================  ================
 

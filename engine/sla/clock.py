@@ -43,17 +43,21 @@ from ..calendar.business import BusinessCalendar
 from ..calendar.duration import Duration
 from ..calendar.index import epoch_us
 from ..core.errors import TicketError, TriageError
+from ..core.memo import remember
 from ..core.suggest import did_you_mean, hint
 from ..facts.reader import TicketInput
 from .clock_policy import ClockPolicies, ClockPolicy
 from .clock_records import LEVELS, METRICS, PRIORITY_ORDER, MetricClock, Queue, TicketClock, Timeline, \
     TimelineEntry
-from .events import CREATED, EVENT_TYPES, MAX_ID_LENGTH, Event, EventError, parse_event
+from .events import CREATED, EVENT_TYPES, MAX_ID_LENGTH, Event, EventError, parse_event, parse_events
 from .life import TicketLife
 from .operator import level_clock
 
 __all__ = ["SLAClock", "TicketClock", "MetricClock", "Timeline", "TimelineEntry", "Queue", "METRICS", "LEVELS",
            "PRIORITY_ORDER", "current_time"]
+
+
+_ENDS_SIZE = 4096
 
 
 # --------------------------------------------------------------------------- the log
@@ -65,6 +69,7 @@ class SLAClock:
         self._policies = ClockPolicies(documents)
         self._meters: dict = {}
         self._by_day: dict = {}
+        self._ends: dict = {}
 
     # ---- internal to the engine: used by TicketLife (engine.sla.life)
     def policy_on(self, created_at: datetime) -> ClockPolicy:
@@ -110,6 +115,17 @@ class SLAClock:
             found = found[1]
         return found
 
+    def positions(self, calendar: BusinessCalendar, starts: list[int], end: int) -> tuple[list[int], Any]:
+        """``calendar.business_positions(starts + [end])``, the position of ``end`` relative to the first
+        year remembered: every ticket is measured to the same now, often years after its phases."""
+        pos, first_yr = calendar.business_positions(starts)
+        key = (first_yr, end)  # a year index is its calendar's own (keyed by identity)
+        found = self._ends.get(key)
+        if found is None:
+            found = remember(self._ends, key, calendar.business_positions([first_yr.start_us, end])[0][1], _ENDS_SIZE)
+        pos.append(found)
+        return pos, first_yr
+
     def level_meter(self, level, timezone: str) -> tuple:
         """The same for an operator level, on the operator's clock of :mod:`engine.sla.operator`."""
         key = (id(level), timezone)
@@ -135,23 +151,22 @@ class SLAClock:
         tickets: dict[str, list] = {}
         lines: dict[int, int] = {}
         get = tickets.get
-        for seq, item in enumerate(events):
-            if type(item) is TicketInput:
-                line = item.line
-                if item.error is not None:
-                    loose.append(EventError(line, None, None, item.error))
-                    continue
-                raw = item.ticket
-                if line != seq + 1:
-                    lines[seq] = line
-            else:
-                line, raw = seq + 1, item
-            if type(raw) is not dict and isinstance(raw, Mapping):
-                raw = dict(raw)
+        for seq, raw in enumerate(events):
+            if type(raw) is not dict:  # a dict is the common case; the line is then position + 1
+                if type(raw) is TicketInput:
+                    line = raw.line
+                    if raw.error is not None:
+                        loose.append(EventError(line, None, None, raw.error))
+                        continue
+                    raw = raw.ticket
+                    if line != seq + 1:
+                        lines[seq] = line
+                if type(raw) is not dict and isinstance(raw, Mapping):
+                    raw = dict(raw)
             ticket_id = raw.get("ticket_id") if type(raw) is dict else None
             if type(ticket_id) is not str or not ticket_id or len(ticket_id) > MAX_ID_LENGTH:
-                try:
-                    parse_event(raw, line, seq, now_us)  # names the problem (or the event is after now)
+                try:  # names the problem (or the event is after now)
+                    parse_event(raw, lines.get(seq, seq + 1), seq, now_us)
                 except EventError as exc:
                     loose.append(exc)
                 continue
@@ -166,20 +181,7 @@ class SLAClock:
     @staticmethod
     def _parse(entry: list, lines: dict, now_us: int) -> tuple[list[Event], list[EventError]]:
         """A ticket's events up to ``now_us``, in ``at`` order (ties in input order), and the refused ones."""
-        events: list[Event] = []
-        errors: list[EventError] = []
-        append = events.append
-        positions = entry[0]
-        for i, seq in enumerate(positions, 1):
-            try:
-                found = parse_event(entry[i], lines.get(seq, seq + 1) if lines else seq + 1, seq, now_us)
-            except EventError as exc:
-                errors.append(exc)
-                continue
-            if found is not None:
-                append(found[1])
-        events.sort()
-        return events, errors
+        return parse_events(entry, lines, now_us)
 
     def _life(self, ticket_id: str, events: list[Event], errors: list, timeline: list | None):
         """(TicketLife or None, EventError for the ticket or None); ``events`` sorted; refused events go to

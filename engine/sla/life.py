@@ -47,20 +47,23 @@ class TicketLife:
     start a phase, so every metric's class is constant over a phase)."""
 
     __slots__ = ("clock", "ticket_id", "raw", "decision", "policy", "pause", "created_us", "status",
-                 "starts", "statuses", "replied", "escalated", "last_change", "regimes", "sticky", "deferred")
+                 "starts", "statuses", "replied", "escalated", "last_change", "regimes", "sticky", "deferred",
+                 "from_change")
 
     def __init__(self, clock: "SLAClock", ticket_id: str, ev: Event) -> None:
         self.clock = clock
         self.ticket_id = ticket_id
-        raw = dict(ev.data["ticket"])
+        raw = ev.data["ticket"]  # read, never changed: a copy only to fill in id or created_at
+        if type(raw) is not dict:
+            raw = dict(raw)
         given = raw.get("id")
         if given is None:
-            raw["id"] = ticket_id
+            raw = {**raw, "id": ticket_id}
         elif given != ticket_id:
             raise EventError(ev.line, ticket_id, "ticket.id", f"ticket id {given!r} is not the event's ticket_id "
                              f"{ticket_id!r}", "created")
         if "created_at" not in raw:
-            raw["created_at"] = ev.at_text
+            raw = {**raw, "created_at": ev.at_text}
         decision = clock.triage(raw, ev, "ticket")
         created_us = epoch_us(decision.created_at)
         if created_us > ev.at_us:
@@ -70,6 +73,7 @@ class TicketLife:
         self.decision = decision
         self.policy = clock.policy_on(decision.created_at)
         self.pause = self.policy.pause_statuses
+        self.from_change = self.policy.on_priority_change == "from_change"
         self.created_us = self.last_change = created_us
         self.status = "open"
         self.starts = [created_us]
@@ -115,16 +119,20 @@ class TicketLife:
         return _PAUSE if s in self.pause else _RUN
 
     # ---- regimes
-    def _want(self, k: int) -> tuple | None:
+    def _wants(self) -> tuple:
+        """The key of the regime each metric should count under now (None: no target)."""
         d = self.decision
-        if k < 2:
-            text = d.response_target if k == 0 else d.resolution_target
-            if text is None:
-                return None
-            since = self.last_change if self.policy.on_priority_change == "from_change" else self.created_us
-            return (d.priority, text, id(d.business_calendar), since)
+        since = self.last_change if self.from_change else self.created_us
+        priority, cal_id = d.priority, id(d.business_calendar)
+        text = d.response_target
+        first = None if text is None else (priority, text, cal_id, since)
+        text = d.resolution_target
+        second = None if text is None else (priority, text, cal_id, since)
         op = d.operator_sla
-        return None if op is None else (op.sla.id, op.timezone, k)
+        if op is None:
+            return first, second, None, None
+        sla_id, timezone = op.sla.id, op.timezone
+        return first, second, (sla_id, timezone, 2), (sla_id, timezone, 3)
 
     def _build(self, k: int, key: tuple) -> _Regime:
         d = self.decision
@@ -143,22 +151,27 @@ class TicketLife:
         after a breach leaves the breach behind (``sticky``)."""
         regimes = self.regimes
         deferred = False
-        classes = None
-        for k in range(4):
-            want = self._want(k)
+        classes = positions = None
+        k = -1
+        for want in self._wants():
+            k += 1
             current = regimes[k]
-            if (current.key if current is not None else None) == want:
+            if current is None:
+                if want is not None:
+                    regimes[k] = self._build(k, want)
                 continue
-            if current is not None:
-                if self._current_class(k) == _STOP:
-                    deferred = True
-                    continue
-                if classes is None:
-                    classes = self._classes(self._base())
-                m = measure(current, classes[k], self.starts, at, {}, self) if classes[k] is not None else None
-                if m is not None and m.late:
-                    old = self.sticky[k]
-                    self.sticky[k] = m.reached if old is None else min(old, m.reached)
+            if current.key == want:
+                continue
+            if self._current_class(k) == _STOP:
+                deferred = True
+                continue
+            if classes is None:
+                classes = self._classes(self._base())
+                positions = {}  # business positions per calendar, shared by the metrics measured here
+            m = measure(current, classes[k], self.starts, at, positions, self) if classes[k] is not None else None
+            if m is not None and m.late:
+                old = self.sticky[k]
+                self.sticky[k] = m.reached if old is None else min(old, m.reached)
             regimes[k] = None if want is None else self._build(k, want)
         self.deferred = deferred
 
@@ -166,13 +179,18 @@ class TicketLife:
     def apply(self, ev: Event, verbose: bool = False) -> str | None:
         """Apply one event; with ``verbose``, a note of what it did.  ``EventError`` if it is refused
         (then nothing changes)."""
-        code, at = ev.code, ev.at_us
+        at, _, _, code, _, data = ev
         if code == STATUS:
-            new = ev.data["status"]
+            new = data["status"]
             if new == self.status:
                 return f"status stays {new}" if verbose else None
             old, self.status = self.status, new
-            self._split(at)
+            starts = self.starts  # a new phase (self._split, inlined: status events are most of a log)
+            if starts[-1] == at:
+                self.statuses[-1] = new
+            else:
+                starts.append(at)
+                self.statuses.append(new)
             if self.deferred:
                 self._sync(at)
             return f"status {old} -> {new}" if verbose else None
@@ -205,7 +223,10 @@ class TicketLife:
         if decision.priority != old.priority:
             self.last_change = at
             self._split(at)
-        self._sync(at)
+            self._sync(at)
+        elif not _same_regimes(old, decision):
+            self._sync(at)
+        # else every metric's regime key (see _wants) is unchanged: _sync would change nothing
         return retriage_note(ev, old, decision) if verbose else None
 
     # ---- measuring
@@ -242,7 +263,7 @@ class TicketLife:
         warnings = ()
         if elapsed:
             thresholds = self.policy.warnings
-            warnings = tuple(t for t in thresholds if elapsed * 100 >= t * target)
+            warnings = tuple([t for t in thresholds if elapsed * 100 >= t * target])
         return _new_tuple(MetricClock, (name, state, regime.target, target, elapsed, m.paused, due, stopped, breached,
                                         warnings, cal))
 
@@ -274,7 +295,7 @@ def measure(regime: _Regime, classes: list[int], starts: list[int], end: int, po
     cal = regime.cal
     found = positions.get(id(cal))
     if found is None:
-        found = positions[id(cal)] = cal.business_positions(starts + [end])
+        found = positions[id(cal)] = life.clock.positions(cal, starts, end)
     pos, first_yr = found
     count_from = regime.count_from
     target = regime.target_us
@@ -326,6 +347,17 @@ def days_target(regime: _Regime, start: int) -> int:
     begin = regime.cal.datetime_us(start)
     due = what.add(begin, extra) if kind == "calendar" else level_due(begin, what, extra)
     return epoch_us(due) - start
+
+
+def _same_regimes(old, new) -> bool:
+    """Whether two decisions of the same priority give every metric the same regime key."""
+    if new.response_target != old.response_target or new.resolution_target != old.resolution_target \
+            or new.business_calendar is not old.business_calendar:
+        return False
+    a, b = old.operator_sla, new.operator_sla
+    if a is None or b is None:
+        return a is b
+    return a.sla.id == b.sla.id and a.timezone == b.timezone
 
 
 def retriage_note(ev: Event, old, decision) -> str:

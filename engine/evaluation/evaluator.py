@@ -21,6 +21,7 @@ from .decision import Decision
 from ..core.errors import CalendarError, Problem, TicketError, TriageError
 from ..core.memo import remember
 from ..calendar.holidays import MAX_YEAR as _LAST_YEAR, MIN_YEAR as _FIRST_YEAR
+from ..facts.validator import ascii_fast_path
 from ..facts.values import parse_rfc3339
 
 _PLAN_CACHE_SIZE = 8192
@@ -95,7 +96,8 @@ def _unicode_problem(facts: Mapping[str, Any], text: tuple[tuple[str, ...], tupl
     """A ``TicketError`` if a free-text value is not valid Unicode (it holds a lone surrogate), else None.
 
     Enum values are policy-defined, so only free text needs the check; it is one ``isascii`` per
-    text fact present, and an ``encode`` only for text with non-ASCII characters."""
+    text fact present, and an ``encode`` only for text with non-ASCII characters.  (A ticket the
+    validator's ASCII fast path took needs no check at all.)"""
     strings, overrides = text
     texts = [(name, facts.get(name)) for name in strings]
     texts += [(name, facts[name].get("reason")) for name in overrides if facts.get(name) is not None]
@@ -161,6 +163,8 @@ class Evaluator:
             id(triage): {} for triage in compiled.triage_versions}
         versions = compiled.triage_versions
         self._only = versions[0] if len(versions) == 1 else None  # the one TriagePolicy version, if so
+        # its validator's fast path, taking only tickets whose free text is ASCII (None for the others)
+        self._fast = ascii_fast_path(self._only.validate_ticket, self._only.facts) if self._only else None
         # per triage version: the free-text facts, whose values must be valid Unicode
         self._text = {id(triage): _text_facts(triage) for triage in versions}
 
@@ -231,8 +235,13 @@ class Evaluator:
 
     def evaluate(self, ticket: Any) -> Decision:
         triage = self._only
+        check_text = True  # free text not known to be ASCII: checked for lone surrogates below
         if triage is not None:  # one TriagePolicy version: validate, then find the date's plan
-            facts = triage.validate_ticket(ticket)
+            facts = self._fast(ticket)  # the common ticket, with ASCII text only; else None
+            if facts is None:
+                facts = triage.validate_ticket(ticket)
+            else:
+                check_text = False
             created_at = facts["created_at"]
             if not _FIRST_YEAR <= created_at.year <= _LAST_YEAR:
                 _check_years(facts)
@@ -246,22 +255,9 @@ class Evaluator:
         escalated_at = facts.get("escalated_at")
         if escalated_at is not None and not _FIRST_YEAR <= escalated_at.year <= _LAST_YEAR:
             _check_years(facts)
-        # free text that is not valid Unicode never reaches the rules (nor any output); ASCII is the
-        # common case and is checked here, anything else (and any override reason) by _unicode_problem
-        text = self._text[id(triage)]
-        look = False
-        for name in text[0]:
-            value = facts.get(name)
-            if value is not None and not value.isascii():
-                look = True
-                break
-        else:
-            for name in text[1]:
-                if name in facts:
-                    look = True
-                    break
-        if look:
-            bad_text = _unicode_problem(facts, text)
+        # free text that is not valid Unicode never reaches the rules (nor any output)
+        if check_text:
+            bad_text = _unicode_problem(facts, self._text[id(triage)])
             if bad_text is not None:
                 raise bad_text
         matched, candidate = triage.evaluator.match_and_review(facts)

@@ -10,6 +10,7 @@ ticket is validation, rule matching and two calendar additions.
 from __future__ import annotations
 
 import threading
+from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -23,6 +24,7 @@ from ..core.memo import remember
 from ..calendar.holidays import MAX_YEAR as _LAST_YEAR, MIN_YEAR as _FIRST_YEAR
 from ..facts.validator import ascii_fast_path
 from ..facts.values import parse_rfc3339
+from ..policy.versions import change_dates
 
 _PLAN_CACHE_SIZE = 8192
 _OUTCOME_CACHE_SIZE = 65536
@@ -165,6 +167,12 @@ class Evaluator:
         self._only = versions[0] if len(versions) == 1 else None  # the one TriagePolicy version, if so
         # its validator's fast path, taking only tickets whose free text is ASCII (None for the others)
         self._fast = ascii_fast_path(self._only.validate_ticket, self._only.facts) if self._only else None
+        # the dates on which the documents in effect change; plans of the dates between two are one
+        self._changes = change_dates([*(t.doc for t in versions), *(doc for docs in compiled.calendar_versions.values()
+                                                                     for doc, _ in docs),
+                                      *(t.doc for targets in compiled.target_versions.values() for t in targets),
+                                      *(doc for _, _, docs in compiled.operator_versions for doc in docs)])
+        self._period_plans: dict[int, _Plan] = {}  # index in _changes -> the plan (at most one per change)
         # per triage version: the free-text facts, whose values must be valid Unicode
         self._text = {id(triage): _text_facts(triage) for triage in versions}
 
@@ -180,7 +188,8 @@ class Evaluator:
         return plan
 
     def _build_plan(self, day: date) -> _Plan | tuple[Problem, ...]:
-        """The date's plan, or the problems that make every ticket of that date fail."""
+        """The date's plan, or the problems that make every ticket of that date fail.  Dates
+        between two changes of the documents in effect share one plan."""
         iso = day.isoformat()
         compiled = self._compiled
         triage = compiled.triage_at(iso)
@@ -188,6 +197,14 @@ class Evaluator:
             first = compiled.triage_versions[0].effective_from
             return (Problem(f"no TriagePolicy is in effect on {iso} (the first takes effect on {first})",
                             ("created_at",), field="created_at"),)
+        period = bisect_right(self._changes, iso)
+        plan = self._period_plans.get(period)
+        if plan is None:
+            plan = self._period_plans[period] = self._new_plan(triage, iso)
+        return plan
+
+    def _new_plan(self, triage: CompiledTriage, iso: str) -> _Plan:
+        compiled = self._compiled
         operator = compiled.operator_at(iso)
         book, operator_docs = operator if operator else (None, ())
         operator_labels = tuple(d.label for d in operator_docs)

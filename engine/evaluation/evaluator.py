@@ -47,25 +47,28 @@ class _Plan:
     triage: CompiledTriage
     due: dict[str, dict[str, _Due]]     # targets name -> priority -> how its due dates are computed (never mutated)
     operator: Any                       # OperatorBook or None
-    outcomes: dict                      # matched ids -> _Outcome; one per triage version
+    outcomes: dict                      # matched ids -> _Outcome (bounded by remember)
 
 
 class _Outcome(NamedTuple):
-    """What the matched ids decide: depends on nothing else, so it is memoised per triage version."""
+    """What the matched ids decide within a plan: depends on nothing else, so it is memoised per plan."""
 
     rules_priority: str
     decided_by: str | None
     matched_rules: tuple[str, ...]      # rules and table cells (routes left out)
     targets: str                        # the PriorityTargets: the first matching route's, else the default
     route: str | None
+    rank: int                           # of rules_priority in P1..P4
+    due: "_Due | None"                  # how rules_priority's due dates are computed (None: no target)
 
 
 _RANK = {priority: rank for rank, priority in enumerate(PRIORITY_ORDER)}
 
 
-def _decide(triage: CompiledTriage, matched: tuple[str, ...]) -> _Outcome:
+def _decide(plan: _Plan, matched: tuple[str, ...]) -> _Outcome:
     """The highest priority among the matched rules and cells (P1 highest), the first listed of that
     priority deciding, or the default priority when none matched; and the first matching route."""
+    triage = plan.triage
     best, decided_by, route = len(PRIORITY_ORDER), None, None
     rules = []
     rank_of = triage.rule_rank
@@ -80,7 +83,8 @@ def _decide(triage: CompiledTriage, matched: tuple[str, ...]) -> _Outcome:
             best, decided_by = rank, rule_id
     priority = PRIORITY_ORDER[best] if decided_by is not None else triage.default_priority
     targets = triage.routes[route] if route is not None else triage.targets
-    return _Outcome(priority, decided_by, tuple(rules), targets, route)
+    return _Outcome(priority, decided_by, tuple(rules), targets, route, _RANK[priority],
+                    plan.due[targets].get(priority))
 
 
 def _printable(text: str) -> str:
@@ -160,9 +164,6 @@ class Evaluator:
         self._plans: dict[date, _Plan | tuple[Problem, ...]] = {}
         self._lock = threading.Lock()
         self._policy_records: dict[tuple[str, ...], Mapping[str, Any]] = {}
-        # per triage version (shared by the plans of all its dates): matched rules -> outcome
-        self._outcomes: dict[int, dict[tuple[str, ...], tuple[str, str | None]]] = {
-            id(triage): {} for triage in compiled.triage_versions}
         versions = compiled.triage_versions
         self._only = versions[0] if len(versions) == 1 else None  # the one TriagePolicy version, if so
         # its validator's fast path, taking only tickets whose free text is ASCII (None for the others)
@@ -220,7 +221,7 @@ class Evaluator:
                 documents = (triage.doc.label, targets.doc.label, calendar_doc.label)
                 by_priority[priority] = _Due(target, calendar, self._policy_record(documents),
                                              self._policy_record(documents + operator_labels))
-        return _Plan(triage, due, book, self._outcomes[id(triage)])
+        return _Plan(triage, due, book, {})
 
     def _policy_record(self, documents: tuple[str, ...]) -> Mapping[str, Any]:
         record = self._policy_records.get(documents)
@@ -282,12 +283,15 @@ class Evaluator:
         outcomes = plan.outcomes
         outcome = outcomes.get(matched)
         if outcome is None:
-            outcome = remember(outcomes, matched, _decide(triage, matched), _OUTCOME_CACHE_SIZE)
-        rules_priority, decided_by, matched_rules, targets, route = outcome
+            outcome = remember(outcomes, matched, _decide(plan, matched), _OUTCOME_CACHE_SIZE)
+        rules_priority, decided_by, matched_rules, targets, route, rank, due = outcome
 
         override = facts.get("priority_override")
-        priority = override["priority"] if override else rules_priority
-        due = plan.due[targets].get(priority)
+        if override:
+            priority = override["priority"]
+            rank, due = _RANK[priority], plan.due[targets].get(priority)
+        else:
+            priority = rules_priority
         if due is None:
             raise TriageError(f"no targets for {priority} in PriorityTargets {targets!r} "
                               f"on {created_at.date()}")
@@ -317,7 +321,7 @@ class Evaluator:
                                     f"its operator deadlines cannot be counted: {_range_reason(exc)}") from None
             record = due.record_with_operator
 
-        review = candidate if candidate is not None and candidate.rank < _RANK[priority] else None
+        review = candidate if candidate is not None and candidate.rank < rank else None
         # Decision(...) by keyword is a Python-level call; the tuple is built directly, in field order
         return _new_tuple(Decision, (
             facts["id"], priority, rules_priority, decided_by, matched_rules,

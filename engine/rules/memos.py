@@ -1,8 +1,9 @@
 """The rule evaluator's memos: what each ruleset answered for its part of a ticket signature.
 
 Rule alternatives are grouped into rulesets by the facts they read, so a
-ruleset's *projection* of the signature (the codes of the inputs it reads) has
-a small domain, and hits even when whole signatures rarely repeat.  Per ruleset:
+ruleset's *projection* of the signature (the codes of the inputs it reads, each
+mapped to its class for that ruleset: see ``RulesetSpec.classes``) has a small
+domain, and hits even when whole signatures rarely repeat.  Per ruleset:
 
 * ``rulesets[k]``: projection -> the *number* of its answer;
 * ``answers[k]``: number -> answer ``(bit mask of the rules it fired, its share of

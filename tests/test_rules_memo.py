@@ -66,3 +66,27 @@ def test_a_rule_split_across_rulesets_is_remembered_by_each():
         for ticket in order:
             normalised = validate(ticket)
             assert evaluator.match(normalised) == evaluator.match_uncached(normalised), ticket
+
+
+def test_values_no_test_of_a_ruleset_tells_apart_share_its_memo_entry():
+    """Two services that every ruleset treats alike (no rule names one without the other) are one
+    class: the second ticket is answered from the memos, with the same decision."""
+    policies, evaluator = _evaluator()
+    compiled = evaluator.compiled
+    slot = [s.fact for s in compiled.slots].index("service")
+    maps = [r.classes[r.key.index(slot)] for r in compiled.rulesets if slot in r.key]
+    maps = [m for m in maps if m is not None]
+    assert maps  # some ruleset reads services it does not tell apart
+    values = compiled.slots[slot].table
+    alike = [(a, b) for a in range(len(values)) for b in range(a + 1, len(values))
+             if all(m[a] == m[b] for m in maps)]
+    assert alike
+    a, b = alike[0]
+    ticket = {"id": "A", "created_at": CREATED, "service": values[a], "symptom": "down", "workaround": False}
+    first = policies.evaluate(ticket)
+    calls = evaluator.durable_calls
+    second = policies.evaluate({**ticket, "id": "B", "service": values[b]})
+    assert evaluator.durable_calls == calls
+    assert (second.priority, second.matched_rules, second.review) == (first.priority, first.matched_rules, first.review)
+    assert evaluator.match_uncached(policies._compiled.triage_versions[-1].validate_ticket(
+        {**ticket, "service": values[b]})) == second.matched_rules

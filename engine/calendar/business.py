@@ -326,13 +326,16 @@ class BusinessCalendar:
                 resolved = None
             if resolved is None:  # _add_many raises what resolving in order would raise
                 return self._add_many(start, us, durations)
-            # positive business amounts only (the common case): just their amounts
+            # positive business amounts only (the common case), or elapsed time only: just their amounts
             forward = all(kind == _BUSINESS and amount > 0 for kind, amount in resolved)
+            elapsed = bool(resolved) and all(kind == _ELAPSED for kind, _ in resolved)
             hit = remember(self._resolved_many, id(durations),
-                           (durations, tuple(amount for _, amount in resolved) if forward else None),
-                           _RESOLVED_CACHE_SIZE)
+                           (durations, tuple(amount for _, amount in resolved) if forward or elapsed else None,
+                            elapsed), _RESOLVED_CACHE_SIZE)
         if hit[1] is None:
             return self._add_many(start, us, durations)
+        if hit[2]:  # elapsed time: as _apply adds it
+            return tuple([self._from_us(us + amount) for amount in hit[1]])
         return self.add_business_us(start, us, hit[1])
 
     def add_business_us(self, start: datetime, us: int, amounts: tuple[int, ...]) -> tuple[datetime, ...]:

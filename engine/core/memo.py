@@ -16,7 +16,7 @@ memo                                                   key                      
 ``BusinessCalendar._resolved`` (calendar.business)     ``(duration, negate)``               4,096 per calendar
 ``BusinessCalendar._resolved_many``                    ``id()`` of a tuple of durations     4,096 per calendar
 ``OperatorBook._prepared`` (sla.operator)              a ticket's ``location_id``           65,536 per book
-``Memos.rulesets`` (rules.memos)                       a ruleset's part of a signature      ``memo_size`` (65,536) each
+``Memos.rulesets`` (rules.memos)                       a ruleset's classes of a signature   ``memo_size`` (65,536) each
 ``Memos.mask_ids``                                     bit mask of the fired rules          ``memo_size`` (65,536)
 ``Memos.joined``                                       every ruleset's answer number        ``memo_size`` (65,536)
 ``Evaluator._plans`` (evaluation.evaluator)            a ticket's ``created_at`` date       8,192
@@ -24,7 +24,7 @@ memo                                                   key                      
 ``engine.sla.events._MINUTES``                         its separator, hours and minutes     65,536
 ``engine.sla.events._SECONDS``                         its seconds and offset               65,536
 ``SLAClock._ends`` (sla.clock)                         ``(year index, now)``                4,096 per clock
-``Evaluator`` outcomes, one per TriagePolicy version   matched rule ids                     65,536 each
+``Evaluator`` outcomes, one per plan (a ``_Plan``)     matched rule ids                     65,536 each
 =====================================================  ===================================  ================
 
 (``lru_cache``\\ s elsewhere key on policy data, not on tickets.)

@@ -10,6 +10,7 @@ ticket is validation, rule matching and two calendar additions.
 from __future__ import annotations
 
 import threading
+from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -21,7 +22,9 @@ from .decision import Decision
 from ..core.errors import CalendarError, Problem, TicketError, TriageError
 from ..core.memo import remember
 from ..calendar.holidays import MAX_YEAR as _LAST_YEAR, MIN_YEAR as _FIRST_YEAR
+from ..facts.validator import ascii_fast_path
 from ..facts.values import parse_rfc3339
+from ..policy.versions import change_dates
 
 _PLAN_CACHE_SIZE = 8192
 _OUTCOME_CACHE_SIZE = 65536
@@ -44,25 +47,28 @@ class _Plan:
     triage: CompiledTriage
     due: dict[str, dict[str, _Due]]     # targets name -> priority -> how its due dates are computed (never mutated)
     operator: Any                       # OperatorBook or None
-    outcomes: dict                      # matched ids -> _Outcome; one per triage version
+    outcomes: dict                      # matched ids -> _Outcome (bounded by remember)
 
 
 class _Outcome(NamedTuple):
-    """What the matched ids decide: depends on nothing else, so it is memoised per triage version."""
+    """What the matched ids decide within a plan: depends on nothing else, so it is memoised per plan."""
 
     rules_priority: str
     decided_by: str | None
     matched_rules: tuple[str, ...]      # rules and table cells (routes left out)
     targets: str                        # the PriorityTargets: the first matching route's, else the default
     route: str | None
+    rank: int                           # of rules_priority in P1..P4
+    due: "_Due | None"                  # how rules_priority's due dates are computed (None: no target)
 
 
 _RANK = {priority: rank for rank, priority in enumerate(PRIORITY_ORDER)}
 
 
-def _decide(triage: CompiledTriage, matched: tuple[str, ...]) -> _Outcome:
+def _decide(plan: _Plan, matched: tuple[str, ...]) -> _Outcome:
     """The highest priority among the matched rules and cells (P1 highest), the first listed of that
     priority deciding, or the default priority when none matched; and the first matching route."""
+    triage = plan.triage
     best, decided_by, route = len(PRIORITY_ORDER), None, None
     rules = []
     rank_of = triage.rule_rank
@@ -77,7 +83,8 @@ def _decide(triage: CompiledTriage, matched: tuple[str, ...]) -> _Outcome:
             best, decided_by = rank, rule_id
     priority = PRIORITY_ORDER[best] if decided_by is not None else triage.default_priority
     targets = triage.routes[route] if route is not None else triage.targets
-    return _Outcome(priority, decided_by, tuple(rules), targets, route)
+    return _Outcome(priority, decided_by, tuple(rules), targets, route, _RANK[priority],
+                    plan.due[targets].get(priority))
 
 
 def _printable(text: str) -> str:
@@ -95,7 +102,8 @@ def _unicode_problem(facts: Mapping[str, Any], text: tuple[tuple[str, ...], tupl
     """A ``TicketError`` if a free-text value is not valid Unicode (it holds a lone surrogate), else None.
 
     Enum values are policy-defined, so only free text needs the check; it is one ``isascii`` per
-    text fact present, and an ``encode`` only for text with non-ASCII characters."""
+    text fact present, and an ``encode`` only for text with non-ASCII characters.  (A ticket the
+    validator's ASCII fast path took needs no check at all.)"""
     strings, overrides = text
     texts = [(name, facts.get(name)) for name in strings]
     texts += [(name, facts[name].get("reason")) for name in overrides if facts.get(name) is not None]
@@ -156,11 +164,16 @@ class Evaluator:
         self._plans: dict[date, _Plan | tuple[Problem, ...]] = {}
         self._lock = threading.Lock()
         self._policy_records: dict[tuple[str, ...], Mapping[str, Any]] = {}
-        # per triage version (shared by the plans of all its dates): matched rules -> outcome
-        self._outcomes: dict[int, dict[tuple[str, ...], tuple[str, str | None]]] = {
-            id(triage): {} for triage in compiled.triage_versions}
         versions = compiled.triage_versions
         self._only = versions[0] if len(versions) == 1 else None  # the one TriagePolicy version, if so
+        # its validator's fast path, taking only tickets whose free text is ASCII (None for the others)
+        self._fast = ascii_fast_path(self._only.validate_ticket, self._only.facts) if self._only else None
+        # the dates on which the documents in effect change; plans of the dates between two are one
+        self._changes = change_dates([*(t.doc for t in versions), *(doc for docs in compiled.calendar_versions.values()
+                                                                     for doc, _ in docs),
+                                      *(t.doc for targets in compiled.target_versions.values() for t in targets),
+                                      *(doc for _, _, docs in compiled.operator_versions for doc in docs)])
+        self._period_plans: dict[int, _Plan] = {}  # index in _changes -> the plan (at most one per change)
         # per triage version: the free-text facts, whose values must be valid Unicode
         self._text = {id(triage): _text_facts(triage) for triage in versions}
 
@@ -176,7 +189,8 @@ class Evaluator:
         return plan
 
     def _build_plan(self, day: date) -> _Plan | tuple[Problem, ...]:
-        """The date's plan, or the problems that make every ticket of that date fail."""
+        """The date's plan, or the problems that make every ticket of that date fail.  Dates
+        between two changes of the documents in effect share one plan."""
         iso = day.isoformat()
         compiled = self._compiled
         triage = compiled.triage_at(iso)
@@ -184,6 +198,14 @@ class Evaluator:
             first = compiled.triage_versions[0].effective_from
             return (Problem(f"no TriagePolicy is in effect on {iso} (the first takes effect on {first})",
                             ("created_at",), field="created_at"),)
+        period = bisect_right(self._changes, iso)
+        plan = self._period_plans.get(period)
+        if plan is None:
+            plan = self._period_plans[period] = self._new_plan(triage, iso)
+        return plan
+
+    def _new_plan(self, triage: CompiledTriage, iso: str) -> _Plan:
+        compiled = self._compiled
         operator = compiled.operator_at(iso)
         book, operator_docs = operator if operator else (None, ())
         operator_labels = tuple(d.label for d in operator_docs)
@@ -199,7 +221,7 @@ class Evaluator:
                 documents = (triage.doc.label, targets.doc.label, calendar_doc.label)
                 by_priority[priority] = _Due(target, calendar, self._policy_record(documents),
                                              self._policy_record(documents + operator_labels))
-        return _Plan(triage, due, book, self._outcomes[id(triage)])
+        return _Plan(triage, due, book, {})
 
     def _policy_record(self, documents: tuple[str, ...]) -> Mapping[str, Any]:
         record = self._policy_records.get(documents)
@@ -231,8 +253,13 @@ class Evaluator:
 
     def evaluate(self, ticket: Any) -> Decision:
         triage = self._only
+        check_text = True  # free text not known to be ASCII: checked for lone surrogates below
         if triage is not None:  # one TriagePolicy version: validate, then find the date's plan
-            facts = triage.validate_ticket(ticket)
+            facts = self._fast(ticket)  # the common ticket, with ASCII text only; else None
+            if facts is None:
+                facts = triage.validate_ticket(ticket)
+            else:
+                check_text = False
             created_at = facts["created_at"]
             if not _FIRST_YEAR <= created_at.year <= _LAST_YEAR:
                 _check_years(facts)
@@ -246,22 +273,9 @@ class Evaluator:
         escalated_at = facts.get("escalated_at")
         if escalated_at is not None and not _FIRST_YEAR <= escalated_at.year <= _LAST_YEAR:
             _check_years(facts)
-        # free text that is not valid Unicode never reaches the rules (nor any output); ASCII is the
-        # common case and is checked here, anything else (and any override reason) by _unicode_problem
-        text = self._text[id(triage)]
-        look = False
-        for name in text[0]:
-            value = facts.get(name)
-            if value is not None and not value.isascii():
-                look = True
-                break
-        else:
-            for name in text[1]:
-                if name in facts:
-                    look = True
-                    break
-        if look:
-            bad_text = _unicode_problem(facts, text)
+        # free text that is not valid Unicode never reaches the rules (nor any output)
+        if check_text:
+            bad_text = _unicode_problem(facts, self._text[id(triage)])
             if bad_text is not None:
                 raise bad_text
         matched, candidate = triage.evaluator.match_and_review(facts)
@@ -269,12 +283,15 @@ class Evaluator:
         outcomes = plan.outcomes
         outcome = outcomes.get(matched)
         if outcome is None:
-            outcome = remember(outcomes, matched, _decide(triage, matched), _OUTCOME_CACHE_SIZE)
-        rules_priority, decided_by, matched_rules, targets, route = outcome
+            outcome = remember(outcomes, matched, _decide(plan, matched), _OUTCOME_CACHE_SIZE)
+        rules_priority, decided_by, matched_rules, targets, route, rank, due = outcome
 
         override = facts.get("priority_override")
-        priority = override["priority"] if override else rules_priority
-        due = plan.due[targets].get(priority)
+        if override:
+            priority = override["priority"]
+            rank, due = _RANK[priority], plan.due[targets].get(priority)
+        else:
+            priority = rules_priority
         if due is None:
             raise TriageError(f"no targets for {priority} in PriorityTargets {targets!r} "
                               f"on {created_at.date()}")
@@ -304,7 +321,7 @@ class Evaluator:
                                     f"its operator deadlines cannot be counted: {_range_reason(exc)}") from None
             record = due.record_with_operator
 
-        review = candidate if candidate is not None and candidate.rank < _RANK[priority] else None
+        review = candidate if candidate is not None and candidate.rank < rank else None
         # Decision(...) by keyword is a Python-level call; the tuple is built directly, in field order
         return _new_tuple(Decision, (
             facts["id"], priority, rules_priority, decided_by, matched_rules,

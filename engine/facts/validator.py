@@ -249,8 +249,8 @@ def compile_ticket_validator(facts: Mapping[str, Fact]) -> Callable[[object], No
 _FAIL = object()  # a fast-path check did not pass: hand the ticket to the complete validator
 
 
-def _fast_validator(facts: Mapping[str, Fact], checks: dict,
-                    slow: Callable[[object], NormalisedTicket]) -> Callable[[object], NormalisedTicket]:
+def _fast_validator(facts: Mapping[str, Fact], checks: dict, slow: Callable[[object], NormalisedTicket | None],
+                    ascii_only: bool = False) -> Callable[[object], NormalisedTicket | None]:
     """``validate`` with a fast path for the common ticket: a plain ``dict`` with ``str`` keys, only
     declared facts, and values that need no conversion or an exact-type one.
 
@@ -261,6 +261,9 @@ def _fast_validator(facts: Mapping[str, Fact], checks: dict,
     Its result is ``slow``'s: accepted str/enum/int/float/bool values are returned by the checks
     unchanged, so the normalised ticket is a copy of the ticket (same key order) with only the
     converted values (datetimes, int -> float numbers, overrides) replaced.
+
+    ``ascii_only``: free text (strings, an override's reason) that is not ASCII is not accepted as
+    is either (see :func:`ascii_fast_path`).
     """
     if not all(type(name) is str for name in facts):
         return slow  # names are written into the generated source
@@ -287,6 +290,8 @@ def _fast_validator(facts: Mapping[str, Fact], checks: dict,
         if fact.type == "string":
             limit = fact.max_length or DEFAULT_MAX_LENGTH
             test = f"_type({v}) is not _str or len({v}) > {limit}"
+            if ascii_only:
+                test += f" or not {v}.isascii()"
             if fact.pattern is not None:
                 env[f"_search{k}"] = searcher(fact.pattern)
                 test += f" or not _search{k}({v})"
@@ -328,6 +333,8 @@ def _fast_validator(facts: Mapping[str, Fact], checks: dict,
             # the slow path is called outside the except block, so its TicketError has no __context__
             lines += [f"{indent}try:", f"{indent}    r{k} = {call}", f"{indent}except Exception:",
                       f"{indent}    r{k} = _FAIL", f"{indent}if r{k} is _FAIL:", f"{indent}    return _slow(ticket)"]
+            if ascii_only and fact.type == "override":
+                lines += [f"{indent}if not r{k}['reason'].isascii():", f"{indent}    return _slow(ticket)"]
             replaced.append((name, k, not fact.required))
         lines.append(f"{indent}n += 1")
     lines += ["    if n != len(ticket):",
@@ -344,7 +351,26 @@ def _fast_validator(facts: Mapping[str, Fact], checks: dict,
     validate = env.pop("validate")  # its globals are env: left there, it would be a reference cycle
     validate.source = source  # for debugging
     validate.slow = slow  # the complete validator (tests check the two agree)
+    validate.checks = checks
     return validate
+
+
+def _no_answer(ticket: object) -> None:
+    return None
+
+
+def ascii_fast_path(validate: Callable[[object], NormalisedTicket],
+                    facts: Mapping[str, Fact]) -> Callable[[object], NormalisedTicket | None]:
+    """The fast path of ``validate`` (a validator from :func:`compile_ticket_validator` of ``facts``)
+    alone, accepting free text only when it is ASCII: the normalised ticket, exactly as ``validate``
+    gives it, or None for any ticket the fast path does not take (then call ``validate``).
+
+    For the evaluator, which must refuse text that is not valid Unicode: a ticket this returns holds
+    no such text, so only the others need the check."""
+    checks = getattr(validate, "checks", None)
+    if checks is None:  # no fast path (fact names that cannot be written into source)
+        return _no_answer
+    return _fast_validator(facts, checks, _no_answer, ascii_only=True)
 
 
 def ticket_validator(facts: Mapping[str, Fact]) -> Callable[[object], NormalisedTicket]:

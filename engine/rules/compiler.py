@@ -113,13 +113,18 @@ class RulesetSpec:
 
     ``key`` lists the signature positions its outcome depends on (the sources of
     its fields): the runtime memoises each ruleset on that projection, which has
-    far fewer distinct values than the whole signature."""
+    far fewer distinct values than the whole signature.  ``classes`` (aligned with
+    ``key``) maps each code at that position to its *class* for this ruleset, or is
+    None where every code is a class of its own: codes that every test of the ruleset
+    treats alike (``service`` values no rule of it names) get one class, so the memo is
+    keyed on classes and a ruleset is asked about each class once."""
 
     definition: str
     fields: tuple[FieldSpec, ...]
     rule_positions: tuple[int, ...]
     key: tuple[int, ...] = ()
     alternatives: tuple[tuple[int, tuple[tuple[str, str, int], ...]], ...] = ()  # (rule position, atoms)
+    classes: tuple[Mapping[int | None, int | None] | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -389,7 +394,34 @@ def _ruleset(chunk: dict, chunk_fields: set, chunk_terms: list, atoms: "_Atoms")
     fields = tuple(atoms.fields[name] for name in sorted(chunk_fields))
     key = tuple(sorted({f.source for f in fields}))
     positions = tuple(dict.fromkeys(position for position, _ in chunk_terms))
-    return RulesetSpec(json.dumps(chunk, sort_keys=True), fields, positions, key, tuple(chunk_terms))
+    tests = sorted({atom for _, term in chunk_terms for atom in term})
+    classes = tuple(_classes(source, [(atoms.fields[name], op, n) for name, op, n in tests
+                                      if atoms.fields[name].source == source], atoms.slots) for source in key)
+    return RulesetSpec(json.dumps(chunk, sort_keys=True), fields, positions, key, tuple(chunk_terms), classes)
+
+
+_COMPARE = {"eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "gt": lambda a, b: a > b,
+            "gte": lambda a, b: a >= b, "lt": lambda a, b: a < b, "lte": lambda a, b: a <= b}
+
+
+def _classes(source: int, tests: list[tuple[FieldSpec, str, int]], slots) -> dict | None:
+    """Signature code -> class at position ``source``: codes on which each of ``tests`` (the
+    ruleset's tests of fields derived from that position) gives the same result share a class;
+    an absent fact (None) is a class of its own.  None when no two codes share a class."""
+    if source >= len(slots):
+        domain = range(2)  # a pattern: matched or not
+    else:
+        slot = slots[source]
+        domain = range(2 * len(slot.table) + 1 if slot.mode == "rank" else
+                       len(slot.table) + 1 if slot.mode == "code" else 1)
+    by_results: dict[tuple, int] = {}
+    classes: dict = {None: None}
+    for code in domain:
+        results = tuple(_COMPARE[op](1 if spec.transform == "present" else
+                                     int(code in spec.members) if spec.transform == "member" else code, n)
+                        for spec, op, n in tests)
+        classes[code] = by_results.setdefault(results, len(by_results))
+    return None if len(by_results) == len(domain) else classes
 
 
 def _cardinality(slot: Slot) -> int:

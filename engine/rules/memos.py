@@ -1,8 +1,9 @@
 """The rule evaluator's memos: what each ruleset answered for its part of a ticket signature.
 
 Rule alternatives are grouped into rulesets by the facts they read, so a
-ruleset's *projection* of the signature (the codes of the inputs it reads) has
-a small domain, and hits even when whole signatures rarely repeat.  Per ruleset:
+ruleset's *projection* of the signature (the codes of the inputs it reads, each
+mapped to its class for that ruleset: see ``RulesetSpec.classes``) has a small
+domain, and hits even when whole signatures rarely repeat.  Per ruleset:
 
 * ``rulesets[k]``: projection -> the *number* of its answer;
 * ``answers[k]``: number -> answer ``(bit mask of the rules it fired, its share of
@@ -67,10 +68,11 @@ class Memos:
 
 
 def generate_lookup(memos: Memos, keys: tuple[tuple[int, ...], ...], slow: Callable, join: Callable,
-                    signature: tuple[dict, list[str], list[str]] | None = None):
+                    signature: tuple[dict, list[str], list[str]] | None = None, classes: tuple = ()):
     """``signature -> (matched ids, review)`` as straight-line code over ``memos``: one dict lookup
-    per ruleset on its projection (``keys[k]``: the signature positions it reads), then one in the
-    joined memo.  Any ruleset without its part: ``slow(signature)``; a joined miss: ``join(numbers)``.
+    per ruleset on its projection (``keys[k]``: the signature positions it reads, each code mapped
+    to its class where ``classes[k]`` has a mapping for it), then one in the joined memo.  Any
+    ruleset without its part: ``slow(signature)``; a joined miss: ``join(numbers)``.
 
     With ``signature`` (:func:`engine.rules.compiler.signature_code`), the function takes the
     normalised ticket instead and computes the codes inline, building the signature tuple only
@@ -89,10 +91,24 @@ def generate_lookup(memos: Memos, keys: tuple[tuple[int, ...], ...], slow: Calla
         env.update(code_env)
         lines = ["def lookup(ticket):", *body]
         whole = f"({', '.join(codes)}{',' if len(codes) == 1 else ''})"
+    # the class variables: per position, one per distinct class map, all read from one dict of tuples
+    by_position: dict[int, list[dict]] = {}
+    for k, key in enumerate(keys):
+        for i, to_class in zip(key, classes[k] if k < len(classes) else ()):
+            if to_class is not None and to_class not in by_position.setdefault(i, []):
+                by_position[i].append(to_class)
+    for i, maps in by_position.items():
+        if len(maps) == 1:
+            env[f"_classes{i}"] = dict(maps[0])
+        else:
+            env[f"_classes{i}"] = {code: tuple(m[code] for m in maps) for code in maps[0]}
+        lines.append(f"    {', '.join(f'q{i}_{j}' for j in range(len(maps)))} = _classes{i}[{codes[i]}]")
     numbers = []
     for k, key in enumerate(keys):
         env[f"_get{k}"] = memos.rulesets[k].get
-        projection = ", ".join(codes[i] for i in key) + ("," if len(key) == 1 else "")
+        parts = [codes[i] if to_class is None else f"q{i}_{by_position[i].index(to_class)}"
+                 for i, to_class in zip(key, classes[k] if k < len(classes) else (None,) * len(key))]
+        projection = ", ".join(parts) + ("," if len(key) == 1 else "")
         lines += [f"    n{k} = _get{k}(({projection}))", f"    if n{k} is None:", f"        return _slow({whole})"]
         numbers.append(f"n{k}")
     joined = ", ".join(numbers) + ("," if len(numbers) == 1 else "")

@@ -106,8 +106,12 @@ class _Host(durable_engine.Host):
         return action
 
 
-def _projection(key: tuple[int, ...]):
-    """``signature -> the part of it a ruleset reads`` (hashable)."""
+def _projection(key: tuple[int, ...], classes: tuple = ()):
+    """``signature -> the part of it a ruleset reads`` (hashable), each code mapped to its class
+    where ``classes`` (aligned with ``key``) has a mapping for it."""
+    if any(to_class is not None for to_class in classes):
+        maps = tuple(zip(key, classes))
+        return lambda signature: tuple(signature[i] if m is None else m[signature[i]] for i, m in maps)
     if not key:
         return lambda signature: ()
     getter = operator.itemgetter(*key)
@@ -143,7 +147,7 @@ class _Core:
         self.closed = False
         self.durable_calls = 0
         self.memo_size = memo_size
-        self.projections = tuple(_projection(spec.key) for spec in compiled.rulesets)
+        self.projections = tuple(_projection(spec.key, spec.classes) for spec in compiled.rulesets)
         self.parts = review_parts(compiled)
         self.review = review_function(self.parts)
         self.number_lock = threading.Lock()  # numbering answers and starting generations of memos
@@ -160,11 +164,12 @@ class _Core:
         The closures refer to this core and the memos, never to the evaluator."""
         memos = Memos(len(self.compiled.rulesets), self.memo_size)
         keys = tuple(spec.key for spec in self.compiled.rulesets)
+        classes = tuple(spec.classes for spec in self.compiled.rulesets)
         args = (memos, keys, lambda signature: self.evaluate_grouped(signature, memos),
                 lambda numbers: memos.join(numbers, self.ids, combine))
         self.memos = memos
-        self.by_signature = generate_lookup(*args)
-        self.lookup = generate_lookup(*args, signature=signature_code(self.compiled))
+        self.by_signature = generate_lookup(*args, classes=classes)
+        self.lookup = generate_lookup(*args, signature=signature_code(self.compiled), classes=classes)
 
     # ----------------------------------------------------------------- the Host
 

@@ -11,7 +11,9 @@ alternating rounds:
 
   a. single tickets: ``--requests`` POST /v1/evaluate of one ticket each, over 16 connections:
      requests/s, p50 and p99 latency (client-side, request written to response read);
-  b. batches: ``--batches`` POSTs of 1,000 tickets each, over 2 connections: tickets/s, p50/p99;
+  b. batches: ``--batches`` POSTs of 1,000 tickets each, over ``--batch-connections`` connections
+     (default 4, two per worker, so a worker evaluates one batch while the other travels):
+     tickets/s, p50/p99;
   c. in-process: ``PolicySet.evaluate_many`` over the same tickets in this process (warm, one
      core), tickets/s, alone and with ``to_json()`` (what the server also does per ticket).
 
@@ -212,11 +214,12 @@ def fmt_range(values: list[float], unit: str = "", scale: float = 1.0, digits: i
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=20_000, help="single-ticket requests per round")
-    parser.add_argument("--batches", type=int, default=30, help="1,000-ticket batches per round")
+    parser.add_argument("--batches", type=int, default=40, help="1,000-ticket batches per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--reloads", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--batch-connections", type=int, default=4, help="connections sending batches")
     parser.add_argument("--seconds", type=float, default=60, help="time limit of each phase")
     args = parser.parse_args()
 
@@ -251,7 +254,7 @@ def main() -> int:
             results["rps"].append(len(single.latencies) / wall)
             results["p50"].append(percentile(single.latencies, 50))
             results["p99"].append(percentile(single.latencies, 99))
-            batch = Load(port, batches, args.workers, len(batches), args.seconds)
+            batch = Load(port, batches, args.batch_connections, len(batches), args.seconds)
             wall = loop.run_until_complete(batch.run())
             results["bps"].append(len(batch.latencies) * 1000 / wall)
             results["bp50"].append(percentile(batch.latencies, 50))

@@ -11,15 +11,17 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import fastjsonschema
-import jsonschema
-from jsonschema.exceptions import ValidationError, best_match
 
 from ..core.errors import Problem, TriageError
 from ..core.resources import schemas_dir
 from ..core.suggest import did_you_mean, hint
+
+if TYPE_CHECKING:  # jsonschema is imported when a document fails the fast check (about 40 ms)
+    import jsonschema
+    from jsonschema.exceptions import ValidationError
 
 API_VERSION = "triage/v1"
 KINDS = ("TriagePolicy", "PriorityTargets", "BusinessCalendar", "OperatorSLAs", "Locations", "PolicyTest",
@@ -44,7 +46,9 @@ def document_schema(kind: str) -> dict:
 
 
 @lru_cache(maxsize=None)
-def validator(kind: str) -> jsonschema.Draft202012Validator:
+def validator(kind: str) -> "jsonschema.Draft202012Validator":
+    import jsonschema
+
     return jsonschema.Draft202012Validator(schema(kind))
 
 
@@ -155,8 +159,10 @@ def schema_problems(kind: str, doc: Any, implicit_bools: dict | None = None) -> 
         yield from _to_problems(error, implicit_bools or {})
 
 
-def _to_problems(error: ValidationError, implicit_bools: dict) -> Iterator[Problem]:
+def _to_problems(error: "ValidationError", implicit_bools: dict) -> Iterator[Problem]:
     if error.validator in ("anyOf", "oneOf") and error.context:
+        from jsonschema.exceptions import best_match
+
         yield from _to_problems(best_match(error.context), implicit_bools)
         return
     path = tuple(error.absolute_path)

@@ -28,7 +28,7 @@ from engine.report.policytest import RENDERERS as POLICYTEST_RENDERERS
 from engine.report.progress import ProgressBar
 from engine.report.problems import RENDERERS as PROBLEM_RENDERERS, problems_text, render_problems, validation_summary
 from engine.report.tables import print_table
-from engine.report.tickets import DecisionWriter, printable
+from engine.report.tickets import Tally, printable, write_records
 
 
 class ExitCode(enum.IntEnum):
@@ -150,8 +150,6 @@ _INPUT_FORMAT = click.option(
     help="How to read FILE: jsonl (one ticket per line), json (a ticket, or an array of them, streamed) or yaml. "
          "Default: by FILE's extension (.jsonl/.ndjson, .json, .yaml/.yml); JSONL for stdin and any other name.")
 
-_BATCH = 128  # tickets per batch: read, evaluated, then written with one call (DecisionWriter)
-
 
 def _parse_now(value: str, policies) -> datetime:
     """``--now``: an ISO 8601 instant with offset, a day inside the years every calendar supports."""
@@ -177,23 +175,30 @@ def evaluate(file: str, policies_dir: str | None, fmt: str | None, now: str | No
     """
     if now is not None:  # checked before anything is read: --now '' is a mistake too
         _parse_instant(now, "--now", aware=True)
-    policies = engine.PolicySet.load(_policy_dir(policies_dir))
+    gc.disable()  # loading allocates much and frees little: the collector would only slow it down
+    try:
+        policies = engine.PolicySet.load(_policy_dir(policies_dir))
+    finally:
+        gc.enable()
     at = _parse_now(now, policies) if now is not None else None
     gc.freeze()  # the loaded policy is permanent: keep it out of the collector's scans of a long stream
     stream, size = _open_input(file)
     input_format = _format_for(file, fmt)
-    writer = DecisionWriter(policies.evaluate, sys.stdout.buffer.write, at, _BATCH)
+    tally, threshold = Tally(), gc.get_threshold()
+    gc.set_threshold(10_000)  # young collections less often: a batch in flight holds a few thousand objects
     try:
         with ProgressBar(size) as progress:
-            writer.run(engine.read_tickets(stream, format=input_format,
-                                           progress=progress.update if progress.bar else None))
+            tickets = engine.read_tickets(stream, format=input_format,
+                                          progress=progress.update if progress.bar else None)
+            write_records(policies.evaluate, tickets, sys.stdout.buffer.write, tally, at)
     finally:  # the counts always match the records written
+        gc.set_threshold(*threshold)
         sys.stdout.buffer.flush()
-        click.echo(f"evaluated={writer.evaluated} failed={writer.failed}", err=True)
-    if writer.unreadable_first and fmt is None and input_format == "jsonl":
+        click.echo(f"evaluated={tally.evaluated} failed={tally.failed}", err=True)
+    if tally.unreadable_first and fmt is None and input_format == "jsonl":
         click.echo(f"note: {'stdin' if file == '-' else file} was read as JSONL (one ticket per line); "
                    f"for a JSON or YAML document, pass --input-format json or yaml", err=True)
-    return ExitCode.findings_if(writer.failed)
+    return ExitCode.findings_if(tally.failed)
 
 
 @cli.command()

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
 from .policy.checks import run_checks
 from .evaluation.compiled_policy import compile_documents
@@ -20,18 +20,15 @@ from .evaluation.decision import Decision
 from .core.errors import PolicyError, Problem, TicketError, TriageError
 from .core.suggest import did_you_mean, hint
 from .evaluation.evaluator import Evaluator
-from .evaluation.explain import explain_lines
-from .evaluation.describe import explanation_record, vocabulary_record
-from .tooling.impact import ImpactReport, compare, policies_at
-from .tooling.policytest import TestReport, run_policy_tests
 from .facts.schema import ticket_schema
 from .policy.loader import PolicyDocument, display_path, read_policy_dir
 from .policy.provenance import digest, git_revision
 from .policy.versions import group_versions, in_effect
 from .rules.triage import TriageCache
-from .sla.clock import SLAClock, current_time as _now
-from .report.clock import timeline_lines
-from .report.timeline import decision_svg
+
+if TYPE_CHECKING:  # these, and the modules imported in the methods below, are not needed to evaluate
+    from .tooling.impact import ImpactReport
+    from .tooling.policytest import TestReport
 
 
 def check_policy_dir(path: str | os.PathLike,
@@ -99,6 +96,8 @@ class PolicySet:
     def at_revision(cls, rev: str, path: str | os.PathLike = "policies") -> "PolicySet":
         """The policy set at ``path`` as of git revision ``rev``, read from git without touching
         the work tree; its ``revision`` is ``rev``."""
+        from .tooling.impact import policies_at
+
         return policies_at(rev, path, lambda folder: cls.load(folder, revision=rev,
                                                               name=f"{display_path(Path(path))}@{rev}"))
 
@@ -166,24 +165,34 @@ class PolicySet:
 
     def explain(self, ticket: Mapping[str, Any]) -> list[str]:
         """The decision for ``ticket`` explained in lines a support agent can read."""
+        from .evaluation.explain import explain_lines
+
         return explain_lines(self._compiled, self.evaluate(ticket))
 
     def explanation(self, ticket: Mapping[str, Any]) -> dict:
         """``explain`` as JSON-ready data: the decision, matched rules, route and business-time walks."""
+        from .evaluation.describe import explanation_record
+
         return explanation_record(self._compiled, self.evaluate(ticket))
 
     def vocabulary(self) -> dict:
         """The ticket facts (types, enum values, bounds, descriptions), the priorities and each
         PriorityTargets' targets, and the generated ticket JSON Schema: what a form needs."""
+        from .evaluation.describe import vocabulary_record
+
         return vocabulary_record(self._compiled)
 
     def compare(self, head: "PolicySet", tickets: Iterable[Any], top: int = 10) -> "ImpactReport":
         """Evaluate ``tickets`` (``TicketInput``s from ``read_tickets``) under this set and ``head``;
         the report counts what changes."""
+        from .tooling.impact import compare
+
         return compare(self, head, tickets, top=top)
 
     def run_tests(self) -> "TestReport":
         """Run the set's PolicyTest cases; the report has per-case results and rule coverage."""
+        from .tooling.policytest import run_policy_tests
+
         return run_policy_tests(self)
 
     @property
@@ -213,23 +222,33 @@ class PolicySet:
         """Each ticket's SLA clock at ``now`` (default: the current time) from an event log: dicts,
         or ``TicketInput``s from ``read_tickets``.  Yields a ``TicketClock`` per ticket and an
         ``EventError`` (a ``TicketError``) per bad event; events after ``now`` are ignored."""
-        return SLAClock(self._evaluator.evaluate, self._documents).run(events, _now(now))
+        from .sla.clock import SLAClock, current_time
+
+        return SLAClock(self._evaluator.evaluate, self._documents).run(events, current_time(now))
 
     def queue(self, events: Iterable[Any], now: "datetime | None" = None) -> list[Any]:
         """The tickets of ``events`` not solved or closed at ``now``, most urgent first, then the
         ``EventError``s."""
-        return SLAClock(self._evaluator.evaluate, self._documents).queue(events, _now(now))
+        from .sla.clock import SLAClock, current_time
+
+        return SLAClock(self._evaluator.evaluate, self._documents).queue(events, current_time(now))
 
     def clock_timeline(self, events: Iterable[Any], ticket_id: str, now: "datetime | None" = None) -> Any:
         """One ticket's events as the clock applied them, with every metric after each."""
-        return SLAClock(self._evaluator.evaluate, self._documents).timeline(events, ticket_id, _now(now))
+        from .sla.clock import SLAClock, current_time
+
+        return SLAClock(self._evaluator.evaluate, self._documents).timeline(events, ticket_id, current_time(now))
 
     def explain_clock(self, events: Iterable[Any], ticket_id: str, now: "datetime | None" = None) -> list[str]:
         """One ticket's SLA clock told as a timeline a support agent can read."""
+        from .report.clock import timeline_lines
+
         return timeline_lines(self.clock_timeline(events, ticket_id, now))
 
     def explain_svg(self, ticket: Mapping[str, Any]) -> str:
         """The decision for ``ticket`` as an SVG timeline: open hours, weekends, holidays, DST, due dates."""
+        from .report.timeline import decision_svg
+
         return decision_svg(self.evaluate(ticket))
 
     def ticket_schema(self) -> dict:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from operator import attrgetter
 from datetime import datetime
 from typing import Any, Callable, Mapping, NamedTuple
 
@@ -50,36 +51,45 @@ def _whole_minute_offsets(tz: Any) -> bool:
     return True
 
 
-_RULES: dict = {}     # (priority, rules_priority, decided_by, matched_rules) -> their JSON members
-_CALENDAR: dict = {}  # calendar -> its JSON member and the key of response_due
-_ROUTE: dict = {}     # (targets, route) -> their JSON members and the key of review
-_REVIEW: dict = {}    # Review -> its JSON
-_POLICY: dict = {}    # id(policy) -> (policy, its JSON)
-_SLA: dict = {}       # id(sla) -> (sla, its JSON members before "flagged", the JSON of its contact)
+_REVIEW: dict = {}    # Review -> its JSON, as a fragment
+_POLICY: dict = {}    # id(policy) -> (policy, its JSON as a fragment)
+_SLA: dict = {}       # id(sla) -> (sla, its id, name and default, the JSON of its contact as a fragment)
 _ZONES: dict = {}     # id(tzinfo) -> (tzinfo, whether orjson writes its datetimes as isoformat does)
 _json = orjson.dumps
+_Fragment = orjson.Fragment  # JSON written as is: the pieces that come from the policy are serialised once
+_OPERATOR_FIELDS = attrgetter("sla", "location_id", "location_known", "flagged", "first_level_due", "second_level_due",
+                              "total_due")
 
 
 def _datetime_json(value: datetime) -> bytes:
     """``value`` as a JSON string, exactly ``isoformat()``'s text."""
+    return _json(_datetime_value(value))
+
+
+def _datetime_value(value: datetime) -> datetime | str:
+    """``value`` as orjson should get it to write ``isoformat()``'s text: itself, or that text where
+    its zone has an offset with seconds."""
     tz = value.tzinfo
     found = _ZONES.get(id(tz))
     if found is None or found[0] is not tz:
         found = _by_identity(_ZONES, tz, lambda: (_whole_minute_offsets(tz),))
-    return _json(value) if found[1] else b'"' + value.isoformat().encode("ascii") + b'"'
+    return value if found[1] else value.isoformat()
 
 
-def _operator_json(op: OperatorDeadlines) -> bytes:
-    """``op.to_dict()`` as JSON, with the SLA's own members cached."""
-    sla = op.sla
-    _, head, contact = _by_identity(_SLA, sla, lambda: (
-        b'{"id":%b,"name":%b,"default":%b,"flagged":' % (_json(sla.id), _json(sla.name), _json(sla.default)),
-        _dumps(dict(sla.contact) if sla.contact else None)))
-    return b'%b%b,"location_id":%b,"known_location":%b,"first_level_due":%b,"second_level_due":%b,' \
-           b'"total_due":%b,"contact":%b}' % (
-               head, b"true" if op.flagged else b"false", _json(op.location_id),
-               b"true" if op.location_known else b"false", _datetime_json(op.first_level_due),
-               _datetime_json(op.second_level_due), _datetime_json(op.total_due), contact)
+def _operator_record(op: OperatorDeadlines) -> dict:
+    """``op.to_dict()`` for orjson: the datetimes as they are (or as text), the SLA's contact as a fragment."""
+    sla, location_id, known, flagged, first, second, total = _OPERATOR_FIELDS(op)
+    found = _SLA.get(id(sla))
+    if found is None or found[0] is not sla:
+        found = _by_identity(_SLA, sla, lambda: (sla.id, sla.name, sla.default, _Fragment(_dumps(
+            dict(sla.contact) if sla.contact else None))))
+    zone = _ZONES.get(id(first.tzinfo))
+    if zone is None or zone[0] is not first.tzinfo or not zone[1] or second.tzinfo is not first.tzinfo \
+            or total.tzinfo is not first.tzinfo:  # not the common case
+        first, second, total = _datetime_value(first), _datetime_value(second), _datetime_value(total)
+    return {"id": found[1], "name": found[2], "default": found[3], "flagged": flagged, "location_id": location_id,
+            "known_location": known, "first_level_due": first, "second_level_due": second, "total_due": total,
+            "contact": found[4]}
 
 
 @dataclass(frozen=True)
@@ -142,50 +152,36 @@ class Decision(NamedTuple):
 
     def to_json(self) -> bytes:
         """The decision as one line of compact JSON, UTF-8, without the newline: the values of
-        :meth:`to_dict`, in the same order, assembled as bytes from pieces cached per rule outcome,
-        calendar, route, review, SLA and policy record (they repeat from ticket to ticket).
+        :meth:`to_dict`, in the same order, written by one ``orjson.dumps`` of the fields as they
+        are (datetimes included); the review and the policy record, which repeat from ticket to
+        ticket, are serialised once and cached.
 
         A string that is not valid Unicode raises ``TypeError`` (evaluation refuses tickets with such
         text, so only a hand-built decision can have one)."""
-        key = (self.priority, self.rules_priority, self.decided_by, self.matched_rules)
-        rules = _RULES.get(key)
-        if rules is None:
-            rules = _cached(_RULES, key, lambda: b'"priority":%b,"rules_priority":%b,"decided_by":%b,"matched_rules":%b' % (
-                _json(self.priority), _json(self.rules_priority), _json(self.decided_by), _json(self.matched_rules)))
-        calendar = _CALENDAR.get(self.calendar)
-        if calendar is None:
-            calendar = _cached(_CALENDAR, self.calendar, lambda: b',"calendar":%b,"response_due":' % _json(self.calendar))
-        key = (self.target_set, self.route)
-        route = _ROUTE.get(key)
-        if route is None:
-            route = _cached(_ROUTE, key, lambda: b',"targets":%b,"route":%b,"review":' % (
-                _json(self.target_set), _json(self.route)))
-        review = self.review
+        # one unpacking: reading a dozen fields by name costs more than the rest of the method
+        (ticket_id, priority, rules_priority, decided_by, matched_rules, override, calendar, _, response, resolution,
+         _, _, operator, policy, target_set, route, review, _) = self
         if review is None:
-            review_json = b"null"
+            review_json = None
         else:
             review_json = _REVIEW.get(review)
             if review_json is None:
-                review_json = _cached(_REVIEW, review, lambda: _dumps(review.to_dict()))
-        policy = self.policy
+                review_json = _cached(_REVIEW, review, lambda: _Fragment(_dumps(review.to_dict())))
         found = _POLICY.get(id(policy))
         if found is None or found[0] is not policy:
-            found = _by_identity(_POLICY, policy, lambda: (_dumps(
-                {"digest": policy["digest"], "revision": policy["revision"], "documents": list(policy["documents"])}),))
-        response, resolution = self.response_due, self.resolution_due
+            found = _by_identity(_POLICY, policy, lambda: (_Fragment(_dumps(
+                {"digest": policy["digest"], "revision": policy["revision"], "documents": list(policy["documents"])})),))
         zone = _ZONES.get(id(response.tzinfo))
-        if zone is not None and zone[0] is response.tzinfo and zone[1] and \
-                (resolution is None or resolution.tzinfo is response.tzinfo):  # the common case, inline
-            response_json = _json(response)
-            resolution_json = b"null" if resolution is None else _json(resolution)
-        else:
-            response_json = _datetime_json(response)
-            resolution_json = b"null" if resolution is None else _datetime_json(resolution)
-        override = self.override
-        return b'{"ticket_id":%b,%b,"override":%b%b%b,"resolution_due":%b%b%b,"operator_sla":%b,"policy":%b}' % (
-            _json(self.ticket_id), rules, _json(dict(override)) if override else b"null", calendar,
-            response_json, resolution_json, route, review_json,
-            b"null" if self.operator_sla is None else _operator_json(self.operator_sla), found[1])
+        if zone is None or zone[0] is not response.tzinfo or not zone[1] or \
+                (resolution is not None and resolution.tzinfo is not response.tzinfo):  # not the common case
+            response = _datetime_value(response)
+            resolution = None if resolution is None else _datetime_value(resolution)
+        return _json({"ticket_id": ticket_id, "priority": priority, "rules_priority": rules_priority,
+                      "decided_by": decided_by, "matched_rules": matched_rules,
+                      "override": dict(override) if override else None, "calendar": calendar,
+                      "response_due": response, "resolution_due": resolution, "targets": target_set, "route": route,
+                      "review": review_json, "operator_sla": None if operator is None else _operator_record(operator),
+                      "policy": found[1]})
 
     def to_dict(self) -> dict:
         """The decision as ``triage evaluate`` prints it (JSON-ready; datetimes ISO 8601 with offset)."""

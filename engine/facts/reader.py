@@ -37,7 +37,6 @@ import re
 from decimal import Decimal
 from typing import IO, Any, Callable, Iterator, NamedTuple
 
-import ijson
 import orjson
 
 from ..policy.yaml_reader import YamlError, decode, iter_documents
@@ -393,6 +392,8 @@ class _JsonArray:
         return chunk
 
     def read_elements(self, first: bytes) -> Iterator[TicketInput]:
+        import ijson  # here: JSONL, the common input, never needs it
+
         self.pending = first
         index = 0
         element = self._element

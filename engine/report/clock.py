@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from ..calendar.explain import format_elapsed, format_instant
-from ..sla.clock import LEVELS, METRICS, MetricClock, TicketClock, Timeline
+from ..sla.clock_records import LEVELS, METRICS, MetricClock, TicketClock, Timeline
 
 CLOCK_HEADERS = ["TICKET", "PRI", "STATUS", "FIRST RESPONSE", "RESOLUTION", "1ST LEVEL", "2ND LEVEL"]
 QUEUE_HEADERS = ["#", "TICKET", "PRI", "STATUS", "NEXT DUE", "METRIC", "STATE", "TIME LEFT"]

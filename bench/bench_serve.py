@@ -1,6 +1,6 @@
 """The decision service under load, with the server and the load generator on this machine, in one run.
 
-    python bench/bench_serve.py [--requests 20000] [--batches 30] [--rounds 3] [--reloads 20] [--workers 2]
+    python bench/bench_serve.py [--requests 20000] [--batches 48] [--batch-connections 16] [--rounds 3] [--reloads 20] [--workers 2]
 
 Starts ``triage serve --workers 2 --port 0`` on a copy of the shipped policies and drives it from
 this process with a minimal HTTP/1.1 client (asyncio, one keep-alive connection per task, requests
@@ -12,8 +12,9 @@ alternating rounds:
   a. single tickets: ``--requests`` POST /v1/evaluate of one ticket each, over 16 connections:
      requests/s, p50 and p99 latency (client-side, request written to response read);
   b. batches: ``--batches`` POSTs of 1,000 tickets each, over ``--batch-connections`` connections
-     (default 4, two per worker, so a worker evaluates one batch while the other travels):
-     tickets/s, p50/p99;
+     (default 16, as for single tickets: the workers share one listening socket and the kernel
+     hands each connection to whichever accepts first, so with 2 or 4 connections one worker often
+     gets them all and the other idles): tickets/s, p50/p99;
   c. in-process: ``PolicySet.evaluate_many`` over the same tickets in this process (warm, one
      core), tickets/s, alone and with ``to_json()`` (what the server also does per ticket).
 
@@ -214,12 +215,12 @@ def fmt_range(values: list[float], unit: str = "", scale: float = 1.0, digits: i
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=20_000, help="single-ticket requests per round")
-    parser.add_argument("--batches", type=int, default=40, help="1,000-ticket batches per round")
+    parser.add_argument("--batches", type=int, default=48, help="1,000-ticket batches per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--reloads", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--batch-connections", type=int, default=4, help="connections sending batches")
+    parser.add_argument("--batch-connections", type=int, default=16, help="connections sending batches")
     parser.add_argument("--seconds", type=float, default=60, help="time limit of each phase")
     args = parser.parse_args()
 

@@ -111,9 +111,11 @@ def test_an_array_keeps_one_record_per_element_in_order(server):
 
 
 def test_a_bad_now_is_400(server):
-    for now in ("yesterday", "2024-04-02T11:00:00", "2200-01-01T00:00:00+00:00"):
-        response = httpx.post(server.url + "/v1/evaluate", params={"now": now}, json=TICKET)
-        assert response.status_code == 400 and response.json()["field"] == "now"
+    # an empty ?now= is refused as the CLI refuses --now '', not silently ignored
+    for now in ("yesterday", "2024-04-02T11:00:00", "2200-01-01T00:00:00+00:00", ""):
+        for endpoint, body in (("evaluate", TICKET), ("timeline", TICKET), ("clock", [])):
+            response = httpx.post(f"{server.url}/v1/{endpoint}", params={"now": now}, json=body)
+            assert response.status_code == 400 and response.json()["field"] == "now", (endpoint, now)
 
 
 def _raw(url: str, request: bytes, then: bytes = b"") -> bytes:

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import orjson
 from anyio import to_thread
-from starlette.datastructures import QueryParams
 from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -24,8 +23,7 @@ from ..core.errors import TicketError, TriageError
 from ..report.tickets import error_json
 from ..report.timeline import timeline_svg
 from . import decide
-from .body import read_body
-from .routes import JSON, Endpoint
+from .routes import JSON, NOT_READY, Endpoint, body_and_policies, query_param
 
 STATIC = Path(__file__).resolve().parent / "static"
 SVG = b"image/svg+xml; charset=utf-8"
@@ -64,16 +62,13 @@ def routes(service) -> list:
         return FileResponse(page, media_type="text/html; charset=utf-8")
 
     async def draw(scope: dict, receive):
-        body = await read_body(scope, receive, service.config.max_body)
-        loaded = service.holder.current
-        if loaded is None:
-            return 503, orjson.dumps({"error": "no valid policy set is loaded yet; see GET /v1/policy"}), JSON
-        policies = loaded.policies
-        query = QueryParams(scope.get("query_string") or b"")
-        at, refused = decide.parse_now(query.get("now"), policies)
+        body, policies = await body_and_policies(service, scope, receive)
+        if policies is None:
+            return 503, NOT_READY, JSON
+        at, refused = decide.parse_now(query_param(scope, "now"), policies)
         if refused is not None:
             return refused.status, refused.body, JSON
-        return await to_thread.run_sync(timeline, policies, body, query.get("ticket_id"), at)
+        return await to_thread.run_sync(timeline, policies, body, query_param(scope, "ticket_id"), at)
 
     return [Route("/", index, methods=["GET"]),
             Route("/v1/timeline", Endpoint(service, "timeline", draw), methods=["POST"]),

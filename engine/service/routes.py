@@ -25,7 +25,7 @@ log = logging.getLogger("triage.serve")
 Handler = Callable[[dict, Callable], Awaitable[tuple[int, bytes, bytes]]]
 _INLINE = 64 * 1024  # bodies up to this size are answered on the event loop; larger ones in a thread
 _UNAUTHORIZED = orjson.dumps({"error": "missing or wrong bearer token: send 'Authorization: Bearer <token>'"})
-_NOT_READY = orjson.dumps({"error": "no valid policy set is loaded yet; see GET /v1/policy"})
+NOT_READY = orjson.dumps({"error": "no valid policy set is loaded yet; see GET /v1/policy"})
 
 
 async def send_json(send, status: int, body: bytes, content_type: bytes = JSON, extra: list | None = None) -> None:
@@ -72,21 +72,24 @@ def _header(scope: dict, name: bytes) -> bytes | None:
     return None
 
 
-def _query(scope: dict, name: str) -> str | None:
+def query_param(scope: dict, name: str) -> str | None:
+    """The last ``name=`` of the query string; an empty value is kept (``?now=`` is refused, not ignored)."""
     raw = scope.get("query_string") or b""
     if not raw:
         return None
-    values = parse_qs(raw.decode("latin-1")).get(name)
+    values = parse_qs(raw.decode("latin-1"), keep_blank_values=True).get(name)
     return values[-1] if values else None
+
+
+async def body_and_policies(service, scope: dict, receive: Callable):
+    """The request body (within ``--max-body``) and the policy set serving now (None before one loads)."""
+    body = await read_body(scope, receive, service.config.max_body)
+    loaded = service.holder.current
+    return body, (loaded.policies if loaded is not None else None)
 
 
 def api_routes(service) -> list[Route]:
     """The ``/v1/*`` decision endpoints and the open ones (health, readiness, metrics, OpenAPI)."""
-
-    async def body_and_policies(scope: dict, receive: Callable):
-        body = await read_body(scope, receive, service.config.max_body)
-        loaded = service.holder.current
-        return body, (loaded.policies if loaded is not None else None)
 
     async def answer(compute: Callable[[], decide.Answer], size: int) -> decide.Answer:
         if size <= _INLINE:
@@ -94,10 +97,10 @@ def api_routes(service) -> list[Route]:
         return await to_thread.run_sync(compute)
 
     async def evaluate(scope: dict, receive: Callable):
-        body, policies = await body_and_policies(scope, receive)
+        body, policies = await body_and_policies(service, scope, receive)
         if policies is None:
-            return 503, _NOT_READY, JSON
-        at, refused = decide.parse_now(_query(scope, "now"), policies)
+            return 503, NOT_READY, JSON
+        at, refused = decide.parse_now(query_param(scope, "now"), policies)
         result = refused or await answer(lambda: decide.evaluate(policies, body, at, service.log), len(body))
         if result.priorities:
             for priority, count in result.priorities.items():
@@ -107,18 +110,18 @@ def api_routes(service) -> list[Route]:
         return result.status, result.body, JSON
 
     async def explain(scope: dict, receive: Callable):
-        body, policies = await body_and_policies(scope, receive)
+        body, policies = await body_and_policies(service, scope, receive)
         if policies is None:
-            return 503, _NOT_READY, JSON
+            return 503, NOT_READY, JSON
         result = await answer(lambda: decide.explain(policies, body), len(body))
         return result.status, result.body, JSON
 
     def clock_endpoint(queue: bool) -> Handler:
         async def handler(scope: dict, receive: Callable):
-            body, policies = await body_and_policies(scope, receive)
+            body, policies = await body_and_policies(service, scope, receive)
             if policies is None:
-                return 503, _NOT_READY, JSON
-            at, refused = decide.parse_now(_query(scope, "now"), policies)
+                return 503, NOT_READY, JSON
+            at, refused = decide.parse_now(query_param(scope, "now"), policies)
             result = refused or await answer(lambda: decide.clock(policies, body, at, queue), len(body))
             return result.status, result.body, JSON
         return handler
@@ -129,7 +132,7 @@ def api_routes(service) -> list[Route]:
     async def vocabulary(scope: dict, receive: Callable):
         loaded = service.holder.current
         if loaded is None:
-            return 503, _NOT_READY, JSON
+            return 503, NOT_READY, JSON
         return 200, service.vocabulary_json(loaded.policies), JSON
 
     async def healthz(scope: dict, receive: Callable):
@@ -138,7 +141,7 @@ def api_routes(service) -> list[Route]:
     async def readyz(scope: dict, receive: Callable):
         loaded = service.holder.current
         if loaded is None:
-            return 503, _NOT_READY, JSON
+            return 503, NOT_READY, JSON
         return 200, orjson.dumps({"status": "ready", "digest": loaded.policies.digest}), JSON
 
     async def metrics(scope: dict, receive: Callable):

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import httpx
+import orjson
 import pytest
 
 from conftest import EXAMPLES, POLICIES
@@ -252,6 +253,30 @@ def test_decision_log_with_facts(tmp_path):
     finally:
         srv.stop()
     assert json.loads(log.read_text())["ticket"] == TICKET
+
+
+@pytest.mark.slow
+def test_lone_surrogates_in_a_ticket_are_refused_by_field_on_every_endpoint(tmp_path):
+    """JSON may escape a lone surrogate: each endpoint names the field, one record per element, the
+    decision log gets nothing for it, and the next good ticket is decided and logged."""
+    log = tmp_path / "decisions.jsonl"
+    srv = Server(tmp_path, "--policies", POLICIES, "--decision-log", log, "--log-facts")
+    hostile = (b'{"id": "T-\\ud800", "created_at": "2024-03-27T16:00:00+01:00", "service": "charging", '
+               b'"symptom": "down", "customers_affected": 3, "workaround": false}')
+    try:
+        answers = {endpoint: httpx.post(f"{srv.url}/v1/{endpoint}", content=hostile)
+                   for endpoint in ("evaluate", "explain", "timeline")}
+        batch = httpx.post(srv.url + "/v1/evaluate", content=b"[" + hostile + b"," + orjson.dumps(TICKET) + b"]")
+        assert srv.terminate() == 0
+    finally:
+        srv.stop()
+    for endpoint, response in answers.items():
+        assert response.status_code == 422, endpoint
+        assert response.json()["field"] == "id" and response.json()["ticket_id"] == "T-\\ud800", endpoint
+    records = batch.json()
+    assert batch.status_code == 200 and len(records) == 2
+    assert records[0]["field"] == "id" and records[1]["priority"] == "P2"
+    assert [json.loads(line)["ticket_id"] for line in log.read_text().splitlines()] == ["T-1"]
 
 
 @pytest.mark.slow

@@ -122,10 +122,7 @@ def error_json(item: TicketInput, exc: Exception | None = None) -> bytes:
         record = error_record(item, exc)
     else:
         record = {**error_record(item), "error": _message(exc)}
-    try:
-        return orjson.dumps(record)
-    except TypeError:  # a string that is not valid Unicode, quoted from the ticket
-        return orjson.dumps(printable(record))
+    return printable_json(record)
 
 
 def _message(exc: Exception) -> str:
@@ -136,6 +133,15 @@ def _message(exc: Exception) -> str:
     if isinstance(exc, UnicodeError) or (isinstance(exc, TypeError) and "UTF-8" in str(exc)):
         return "the decision holds text that is not valid Unicode (a lone surrogate) and cannot be written"
     return f"internal error while evaluating this ticket ({type(exc).__name__}: {exc}); please report it"
+
+
+def printable_json(value: Any) -> bytes:
+    """``value`` as compact JSON; text that is not valid Unicode (a lone surrogate quoted from the
+    input) is written as ``\\udxxx`` text (``printable``) instead of failing."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return orjson.dumps(printable(value))
 
 
 def printable(value: Any) -> Any:

@@ -12,7 +12,7 @@ import ipaddress
 import json
 import os
 import socket
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 
 from ..core.errors import TriageError
 
@@ -68,9 +68,6 @@ class ServiceConfig:
         if not text:
             raise ServeUsageError(f"{ENV} is not set: start the service with `triage serve`")
         return cls(**json.loads(text))
-
-    def with_(self, **changes) -> "ServiceConfig":
-        return replace(self, **changes)
 
 
 def read_token(path: str) -> bytes:

@@ -17,7 +17,7 @@ import orjson
 
 from ..core.errors import TicketError
 from ..facts.reader import TicketInput, read_json_array, read_tickets
-from ..report.tickets import decision_json, error_json, printable
+from ..report.tickets import decision_json, error_json, printable_json
 
 
 _LEADING = b" \t\r\n\xef\xbb\xbf"  # whitespace and a byte order mark
@@ -32,13 +32,6 @@ class Answer(NamedTuple):
 
 def message(status: int, text: str, **extra: Any) -> Answer:
     return Answer(status, orjson.dumps({"error": text, **extra}))
-
-
-def dumps(value: Any) -> bytes:
-    try:
-        return orjson.dumps(value)
-    except TypeError:  # a lone surrogate quoted from the input
-        return orjson.dumps(printable(value))
 
 
 def read(body: bytes) -> tuple[list[TicketInput], bool, Answer | None]:
@@ -122,7 +115,7 @@ def explain(policies, body: bytes) -> Answer:
     if is_array:
         return message(400, "explain takes exactly one ticket, as a JSON object")
     try:
-        return Answer(200, dumps(policies.explanation(items[0].ticket)))
+        return Answer(200, printable_json(policies.explanation(items[0].ticket)))
     except TicketError as exc:
         return Answer(422, error_json(items[0], exc))
 
@@ -135,5 +128,5 @@ def clock(policies, body: bytes, at: datetime | None, queue: bool) -> Answer:
         return refused
     results = policies.queue(items, now=at) if queue else policies.clock(items, now=at)
     records = [r.to_dict() for r in results]  # queue: the open tickets most urgent first, then the errors
-    return Answer(200, dumps(records))
+    return Answer(200, printable_json(records))
 

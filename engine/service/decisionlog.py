@@ -18,9 +18,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-import orjson
-
-from ..report.tickets import printable
+from ..report.tickets import printable_json
 
 _STOP = object()
 
@@ -59,10 +57,7 @@ class DecisionLog:
         }
         if self.log_facts:
             record["ticket"] = ticket
-        try:
-            return orjson.dumps(record)
-        except TypeError:  # a lone surrogate quoted from the ticket
-            return orjson.dumps(printable(record))
+        return printable_json(record)
 
     def record(self, decision: Any, ticket: Any) -> None:
         """Queue one decision's line; never blocks (a full queue drops the line and counts it)."""

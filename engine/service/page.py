@@ -20,7 +20,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..core.errors import TicketError, TriageError
-from ..report.tickets import error_json
+from ..report.tickets import error_json, printable_json
 from ..report.timeline import timeline_svg
 from . import decide
 from .routes import JSON, NOT_READY, Endpoint, body_and_policies, query_param
@@ -51,7 +51,7 @@ def timeline(policies, body: bytes, ticket_id: str | None, at) -> tuple[int, byt
     try:
         return 200, timeline_svg(drawn).encode(), SVG
     except TriageError as exc:  # its 'created' event was refused: nothing to draw
-        return 422, decide.dumps({"error": str(exc), "ticket_id": ticket_id}), JSON
+        return 422, printable_json({"error": str(exc), "ticket_id": ticket_id}), JSON
 
 
 def routes(service) -> list:

@@ -17,6 +17,7 @@ from anyio import to_thread
 from starlette.routing import Route
 
 from . import decide
+from ..report.tickets import printable_json
 from .body import BadContentLength, BodyTooLarge, read_body
 from .openapi import openapi_document
 
@@ -127,7 +128,7 @@ def api_routes(service) -> list[Route]:
         return handler
 
     async def policy(scope: dict, receive: Callable):
-        return 200, decide.dumps(service.holder.describe()), JSON
+        return 200, printable_json(service.holder.describe()), JSON
 
     async def vocabulary(scope: dict, receive: Callable):
         loaded = service.holder.current
@@ -150,7 +151,7 @@ def api_routes(service) -> list[Route]:
     async def openapi(scope: dict, receive: Callable):
         loaded = service.holder.current
         schema = loaded.policies.ticket_schema() if loaded is not None else None
-        return 200, decide.dumps(openapi_document(schema)), JSON
+        return 200, printable_json(openapi_document(schema)), JSON
 
     def route(path: str, name: str, handler: Handler, method: str, auth: bool = True) -> Route:
         return Route(path, Endpoint(service, name, handler, auth), methods=[method])

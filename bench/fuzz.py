@@ -12,7 +12,8 @@ a seed, so a run can be repeated:
   far datetimes, str/int subclasses, unknown and non-string keys, deep nesting, non-dicts)
   through ``PolicySet.evaluate`` (plus ``to_dict`` / JSON and, for some, ``explain``) and
   ``evaluate_many``, on the shipped set and on one with ``matches`` and fact ``pattern``\\ s;
-* ``lines``: ticket files (JSONL, sometimes a JSON array or YAML) of such tickets mixed with
+* ``lines``: ticket files (JSONL, sometimes a JSON array or YAML, or the lines as they are as
+  the elements of one JSON array, ended by one broken line) of such tickets mixed with
   broken lines (invalid JSON and UTF-8, deep nesting, long numbers, BOM, NUL, duplicate
   keys) through ``triage evaluate FILE``, one process per file of ``--batch`` tickets;
 * ``policies``: the shipped policy files mutated (text edits, and data edits that keep the
@@ -197,7 +198,7 @@ def _strategies(facts: dict):
                          b'{"id": "T", "created_at": "2024-04-02T10:00:00Z", "users_affected": ' + b"9" * 5000 + b"}",
                          b'{"id": "T", "created_at": "2024-04-02T10:00:00Z", "delay_seconds": 1e999}',
                          b'{"id": "T\\ud800", "created_at": "2024-04-02T10:00:00Z"}',
-                         b'{"a": ' * 3000 + b"1" + b"}" * 3000, b"[" * 100_000 + b"]" * 100_000,
+                         b'{"a": ' * 3000 + b"1" + b"}" * 3000, b"[" * 200_000 + b"]" * 200_000,
                          b'{"id": "T", "created_at": "2024-04-02T10:00:00Z", "x": "' + b"a" * 2_000_000 + b'"}',
                          b"   ", b"\t", b"\r"]))
     lines = st.one_of(tickets().map(to_json_line), tickets().map(to_json_line), tickets().map(to_json_line),
@@ -668,9 +669,11 @@ class Runner:
         with tempfile.TemporaryDirectory(prefix="triage-fuzz-lines-") as tmp:
             for k in range(0, len(lines), batch):
                 chunk = lines[k:k + batch]
-                form = rng.choice(["jsonl"] * 8 + ["json", "yaml"])
+                form = rng.choice(["jsonl"] * 6 + ["json", "yaml", "json-raw", "json-raw"])
                 if form == "jsonl":
                     self._jsonl(chunk, Path(tmp))
+                elif form == "json-raw":
+                    self._raw_array(chunk, Path(tmp), rng)
                 else:
                     self._document(chunk, Path(tmp), form)
                 self.report.tried["lines"] += len(chunk)
@@ -780,6 +783,41 @@ class Runner:
             self._jsonl(chunk, tmp)
         else:
             self.report.outcomes[f"lines:{form}:exit{code}"] += 1
+
+
+    def _raw_array(self, chunk: list[bytes], tmp: Path, rng: random.Random) -> None:
+        """The lines of ``chunk`` that are JSON, as they are, as the elements of one JSON array, and
+        after them one of the chunk's lines that are not (deep nesting, NaN, a BOM, NUL...), so that it
+        reaches the streaming parser: one record per element before it, and one error record for it,
+        never a crash, a hang or a line that is not JSON."""
+        good, broken = [], []
+        for line in chunk:
+            try:
+                json.loads(line, parse_constant=_not_json)
+            except (ValueError, UnicodeDecodeError, RecursionError):
+                broken.append(line)
+            else:
+                good.append(line)
+        path = tmp / "tickets.json"
+        broken = [rng.choice(broken)] if broken else []
+        path.write_bytes(b"[\n" + b",\n".join(good + broken) + b"\n]\n")
+        code, stdout, stderr = self._triage_evaluate(path, len(chunk))
+        records, bad_output = self._records(stdout)
+        if code is None:
+            kind, detail = "hangs", "triage evaluate: no answer in time"
+        elif "Traceback (most recent call last)" in stderr or code not in (0, 1, 2) or bad_output:
+            kind, detail = "crashes", bad_output or stderr[-2500:]
+        elif records < len(good) + (1 if broken else 0):
+            kind, detail = "lost", f"{records} records for {len(good)} elements and {len(broken)} broken"
+        else:
+            self.report.outcomes[f"lines:json-raw:exit{code}"] += 1
+            return
+        self.report.outcomes[f"lines:json-raw:{kind}"] += 1
+        self.report.finding(kind, "lines/json-raw", broken[0] if broken else f"{len(good)} elements", detail)
+
+
+def _not_json(constant: str):
+    raise ValueError(f"{constant} is not JSON")
 
 
 def run(tickets: int, lines: int, policies: int, seed: int, batch: int, limit: float,

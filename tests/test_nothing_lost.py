@@ -167,6 +167,24 @@ def test_unreadable_lines_keep_the_hostile_input_checks(runner):
     assert result.stderr == "evaluated=2 failed=5\n"
 
 
+@pytest.mark.parametrize("source", ["file", "stdin"])
+def test_an_array_nested_200_000_deep_ends_at_once_with_one_error_record(tmp_path, source):
+    """A real process under a watchdog: the streaming parser's cost grew with the square of the depth,
+    and 200,000 '[' (400 KB) ran for minutes.  The tickets before it keep their records."""
+    data = (json.dumps([{"id": "A", "created_at": CREATED}, {"id": "B", "created_at": CREATED}])[:-1].encode()
+            + b",\n" + b"[" * 200_000 + b"]" * 200_000 + b"]\n")
+    path = tmp_path / "deep.json"
+    path.write_bytes(data)
+    args = [str(path)] if source == "file" else ["-", "--input-format", "json"]
+    run = subprocess.run([sys.executable, str(ROOT / "cli.py"), "evaluate", *args, "--policies", str(POLICIES)],
+                         input=data if source == "stdin" else None, capture_output=True, timeout=60)
+    records = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [r.get("ticket_id") for r in records[:2]] == ["A", "B"] and len(records) == 3
+    assert (records[2]["line"], records[2]["index"]) == (2, 2)
+    assert records[2]["error"].startswith("invalid JSON: nested too deeply")
+    assert run.returncode == 1 and run.stderr == b"evaluated=2 failed=1\n"
+
+
 @pytest.mark.parametrize("command", ["evaluate", "explain"])
 def test_a_lone_surrogate_never_crashes_a_real_process(command):
     """Through a real pipe and the real stdout: the command used to crash with a UnicodeEncodeError

@@ -191,6 +191,39 @@ def test_escapes_cut_by_the_64_kib_pieces_of_a_long_line():
     assert [i.ticket for i in _read(data, "json")] == json.loads(data)  # ("\\ud800\\udfff" is a pair)
 
 
+@pytest.mark.parametrize("depth", [1025, 20_000, 200_000])
+def test_an_array_nested_too_deeply_is_refused_at_once_and_what_came_before_is_kept(depth):
+    """yajl's cost grows with the square of the depth (200,000 '[' never finished): past orjson's
+    1,024 levels, as in JSONL, the element is an error naming its line and index, and the array ends."""
+    data = b'[{"id": "A"},\n{"id": "B"}, ' + b"[" * depth + b"]" * depth + b', {"id": "C"}]\n'
+    items = _read(data, "json")
+    assert [(i.line, i.index, i.ticket) for i in items[:2]] == [(1, 0, {"id": "A"}), (2, 1, {"id": "B"})]
+    (error,) = items[2:]
+    assert (error.line, error.index) == (2, 2) and error.error.startswith("invalid JSON: nested too deeply")
+
+
+def _depth(value) -> int:
+    depth = 0
+    while isinstance(value, (list, dict)) and value:
+        value, depth = (value[0] if isinstance(value, list) else next(iter(value.values()))), depth + 1
+    return depth + isinstance(value, (list, dict))
+
+
+def test_depth_is_counted_outside_strings_across_the_pieces_of_a_long_line():
+    """Brackets inside strings do not nest, even in a string cut by a 64 KiB piece, and 1,024
+    levels are still read."""
+    text = "]}" * 3 + "[{" * 40_000 + '\\"\u005b'
+    tickets = [{"id": f"T-{n}", "t": text, "deep": [[[[]]]]} for n in range(4)]
+    head = json.dumps(tickets).encode()[:-1]
+    assert head.count(b"\n") == 0 and len(head) > 4 * 65536
+    deepest = b', {"deep": ' + b"[" * 1022 + b"]" * 1022 + b"}"  # array, object, 1,022 lists
+    items = _read(head + deepest + b"]", "json")
+    assert [(i.error, i.ticket) for i in items[:4]] == [(None, t) for t in tickets]
+    assert items[4].error is None and _depth(items[4].ticket) == 1023
+    items = _read(head + deepest.replace(b"[", b"[[", 1).replace(b"]", b"]]", 1) + b"]", "json")
+    assert [i.error is None for i in items] == [True] * 4 + [False]
+
+
 def test_a_json_document_that_is_not_an_array_is_one_ticket():
     assert _read(BOM + b'\n{"id": "A",\n "b": 2}', "json") == [TicketInput(2, {"id": "A", "b": 2})]
     assert _read(b"", "json") == [] and _read(b"  \n", "json") == []

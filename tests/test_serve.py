@@ -111,6 +111,19 @@ def test_an_array_keeps_one_record_per_element_in_order(server):
     assert httpx.post(server.url + "/v1/evaluate", content=b"[]").json() == []
 
 
+def test_an_array_nested_too_deeply_is_a_400(server):
+    """400 KB of '[' held a worker for minutes (the streaming parser's cost grows with the square of
+    the depth): past 1,024 levels an array is refused like any unreadable one, naming line and index.
+    (This server takes 64 KiB bodies.)"""
+    body = b'[{"id": "A"},\n' + b"[" * 30_000 + b"]" * 30_000 + b"]"
+    for endpoint in ("evaluate", "clock", "queue"):
+        response = httpx.post(f"{server.url}/v1/{endpoint}", content=body, timeout=20)
+        assert response.status_code == 400, endpoint
+        record = response.json()
+        assert (record["line"], record["index"]) == (2, 1) and record["error"].startswith("invalid JSON: nested too deeply")
+    assert httpx.post(server.url + "/v1/evaluate", json=TICKET).status_code == 200  # and the server serves on
+
+
 def test_a_bad_now_is_400(server):
     # an empty ?now= is refused as the CLI refuses --now '', not silently ignored
     for now in ("yesterday", "2024-04-02T11:00:00", "2200-01-01T00:00:00+00:00", ""):

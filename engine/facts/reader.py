@@ -20,7 +20,8 @@ UTF-8 byte order mark is accepted and stripped.
 * A JSON array is streamed element by element (ijson over yajl): time linear in
   its size, flat memory, each element with its index and the line it starts on.
   A syntax error ends the array: one error record says where, since nothing
-  after it can be delimited.  Any other JSON document is read whole (at most
+  after it can be delimited.  So does nesting deeper than ``MAX_DEPTH``, found
+  ahead of the parser (``nesting.py``: yajl's time grows with the square of the depth).  Any other JSON document is read whole (at most
   ``MAX_DOCUMENT_BYTES``).
 * YAML is read whole (at most ``MAX_YAML_BYTES``) with the hostile-input-safe
   policy reader: no aliases, no tags, no duplicate keys.
@@ -40,6 +41,7 @@ from typing import IO, Any, Callable, Iterator, NamedTuple
 import orjson
 
 from ..policy.yaml_reader import YamlError, decode, iter_documents
+from .nesting import BRACKET as _BRACKET, MAX_DEPTH, Nesting
 
 FORMATS = ("jsonl", "json", "yaml")
 MAX_LINE_BYTES = 1024 * 1024
@@ -331,6 +333,10 @@ def _unmarked(value: Any) -> tuple[Any, int]:
     return value, 0
 
 
+class _TooDeep(Exception):
+    """Raised through the parser when the input nests deeper than ``MAX_DEPTH``."""
+
+
 class _JsonArray:
     """Streams the elements of a JSON array: ijson's C parser reads the input through ``read``,
     one line (at most 64 KiB of one) at a time, so that each object notes the line it starts on."""
@@ -344,6 +350,8 @@ class _JsonArray:
         self.report = _PROGRESS_EVERY
         self.duplicates = 0   # duplicate keys seen and not yet found in a completed element
         self.marks = 0        # lone surrogates marked and not yet found in a completed element
+        self.nesting = Nesting()
+        self.too_deep = False  # the input went past MAX_DEPTH: the parser has had all it gets
         reader = self
 
         class _Object(dict):
@@ -372,6 +380,8 @@ class _JsonArray:
         """The next piece of input for the parser: a line, or 64 KiB of a longer one."""
         if size == 0:
             return b""
+        if self.too_deep:
+            raise _TooDeep
         chunk = self.pending if self.pending is not None else self.stream.readline(_CHUNK)
         self.pending = None
         self.line = self.next_line
@@ -379,6 +389,13 @@ class _JsonArray:
             return chunk
         if not chunk.endswith(b"\n"):
             chunk = self._uncut(chunk)
+        if self.nesting.in_string or _BRACKET.search(chunk) is not None or not chunk.endswith(b"\n"):
+            cut = self.nesting.feed(chunk)  # (a whole line without brackets leaves the depth as it is)
+            if cut is not None:  # the parser gets what comes before the bracket too deep, then stops
+                self.too_deep = True
+                chunk = chunk[:cut]
+                if not chunk:
+                    raise _TooDeep
         if chunk.endswith(b"\n"):
             self.next_line += 1
         if self.progress is not None:
@@ -401,6 +418,9 @@ class _JsonArray:
             for item in ijson.items(self, "item", map_type=self.object_type, use_float=False, buf_size=_CHUNK):
                 yield element(item, index)
                 index += 1
+        except _TooDeep:
+            yield TicketInput(self.line, error=f"invalid JSON: nested too deeply (more than {MAX_DEPTH} levels); "
+                                               f"the rest of the array cannot be read", index=index)
         except ijson.JSONError as exc:
             message, inside = _yajl_message(exc)
             yield TicketInput(self.line, error=message, index=index if inside else None)

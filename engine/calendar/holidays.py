@@ -28,11 +28,14 @@ DEFAULT_CATEGORIES = ("public",)
 
 
 @lru_cache(maxsize=1)
-def supported_countries() -> Mapping[str, tuple[str, ...]]:
-    """Country code (ISO alpha-2 and alpha-3 aliases) -> subdivision codes."""
-    return MappingProxyType(
-        {code: tuple(subdivs) for code, subdivs in _holidays.list_supported_countries().items()}
-    )
+def supported_countries() -> frozenset[str]:
+    """The country codes ``holidays`` knows (ISO alpha-2, and aliases such as alpha-3), read from its
+    registry: ``list_supported_countries()`` imports every country's module to list subdivisions too,
+    which took a third of the command line's start-up (subdivisions come from ``country_info``)."""
+    loader = getattr(_holidays.registry, "EntityLoader", None)
+    if loader is not None and hasattr(loader, "get_country_codes"):
+        return frozenset(loader.get_country_codes(include_aliases=True))
+    return frozenset(_holidays.list_supported_countries())
 
 
 @lru_cache(maxsize=1)

@@ -259,6 +259,13 @@ def test_yaml_refusals_speak_of_ticket_files():
     assert "policy" not in big.error
 
 
+def test_a_yaml_number_of_5000_digits_is_refused_in_the_users_words():
+    """The message quoted all 5,000 digits and told the user to call sys.set_int_max_str_digits()."""
+    (item,) = _read(b"- id: A\n  users_affected: " + b"9" * 5000 + b"\n", "yaml")
+    assert item.line == 2 and "a number with more than 4,300 digits" in item.error
+    assert len(item.error) < 200 and "sys." not in item.error
+
+
 @pytest.mark.parametrize("body, at_once", [
     (b'[{"id": "A", "created_at": "2024-03-27T16:00:00+01:00"}, {"id": "B"}, 1, "x", [1], null, 0.1, {"a": {"b": 1}}]',
      True),

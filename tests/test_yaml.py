@@ -164,3 +164,9 @@ def test_oversized_file_in_a_directory_is_refused_unread(tmp_path, monkeypatch):
     result = read_policy_dir(tmp_path)
     assert [str(p).split(": ", 1)[1] for p in result.problems] == [
         f"file is {MAX_FILE_BYTES + 4:,} bytes; policy files are limited to {MAX_FILE_BYTES:,} bytes"]
+
+
+def test_a_number_of_5000_digits_is_refused_with_its_place_in_the_users_words():
+    message = _refusal("kind: BusinessCalendar\nx: " + "9" * 5000 + "\n")
+    assert ":2:4:" in message and "a number with more than 4,300 digits" in message
+    assert len(message) < 300 and "sys." not in message

@@ -133,7 +133,12 @@ def _scalar(event: yaml.ScalarEvent, file: str) -> Any:
         # the constructor functions directly: construct_object() would remember every node forever
         return construct(node)
     except (yaml.YAMLError, ValueError, OverflowError) as exc:
-        raise YamlError(_problem(f"cannot read scalar {event.value!r}: {exc}", file, event.start_mark)) from None
+        text = event.value if len(event.value) <= 40 else event.value[:30] + "..."
+        if tag == "tag:yaml.org,2002:int" and len(event.value) > 4300:  # int() refuses 4,300+ digits
+            why = "a number with more than 4,300 digits"
+        else:
+            why = str(exc)
+        raise YamlError(_problem(f"cannot read scalar {text!r}: {why}", file, event.start_mark)) from None
 
 
 def iter_documents(text: str, file: str) -> Iterator[Document]:

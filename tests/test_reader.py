@@ -224,6 +224,20 @@ def test_depth_is_counted_outside_strings_across_the_pieces_of_a_long_line():
     assert [i.error is None for i in items] == [True] * 4 + [False]
 
 
+@pytest.mark.parametrize("pad", range(4))
+def test_a_long_run_of_backslashes_never_leaves_a_piece_ending_inside_an_escape(pad):
+    """A string of 100,000 escaped backslashes (200 KB on a 64 KiB-piece line): the pieces end
+    outside escapes wherever the run falls, so the string ends where it ends, and the depth after it
+    is counted (the extension used to give up after 64 KiB, and the count then took the brackets
+    after the string for text)."""
+    tickets = [{"id": "A" * pad, "t": "\\" * 100_000}, {"id": "B", "t": "x\\"}]
+    head = json.dumps(tickets).encode()[:-1]
+    assert [(i.error, i.ticket) for i in _read(head + b"]", "json")] == [(None, t) for t in tickets]
+    items = _read(head + b", " + b"[" * 1100 + b"]" * 1100 + b"]", "json")
+    assert [i.error is None for i in items] == [True, True, False]
+    assert items[2].error.startswith("invalid JSON: nested too deeply")
+
+
 def test_a_json_document_that_is_not_an_array_is_one_ticket():
     assert _read(BOM + b'\n{"id": "A",\n "b": 2}', "json") == [TicketInput(2, {"id": "A", "b": 2})]
     assert _read(b"", "json") == [] and _read(b"  \n", "json") == []

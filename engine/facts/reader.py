@@ -429,17 +429,19 @@ class _JsonArray:
 
     def _uncut(self, chunk: bytes) -> bytes:
         """A 64 KiB piece of a long line, extended so that it does not end inside an escape
-        (12 bytes: a surrogate pair's); the next piece then starts outside any escape."""
-        extra = 0
-        while b"\\" in chunk[-12:] and extra < _CHUNK:
-            more = self.stream.readline(12)
+        (12 bytes: a surrogate pair's); the next piece then starts outside any escape.  A long run
+        of backslashes is read in growing steps: linear time, however long."""
+        parts, tail, step = [chunk], chunk[-12:], 12
+        while b"\\" in tail:
+            more = self.stream.readline(step)
             if not more:
                 break
-            chunk += more
-            extra += len(more)
+            parts.append(more)
+            tail = (tail + more)[-12:]
             if more.endswith(b"\n"):
                 break
-        return chunk
+            step = min(2 * step, _CHUNK)
+        return chunk if len(parts) == 1 else b"".join(parts)
 
     def _element(self, item: Any, index: int) -> TicketInput:
         line = self.line

@@ -68,7 +68,8 @@ class Memos:
 
 
 def generate_lookup(memos: Memos, keys: tuple[tuple[int, ...], ...], slow: Callable, join: Callable,
-                    signature: tuple[dict, list[str], list[str]] | None = None, classes: tuple = ()):
+                    signature: tuple[dict, list[str], list[str]] | None = None, classes: tuple = (),
+                    result: str = "{}"):
     """``signature -> (matched ids, review)`` as straight-line code over ``memos``: one dict lookup
     per ruleset on its projection (``keys[k]``: the signature positions it reads, each code mapped
     to its class where ``classes[k]`` has a mapping for it), then one in the joined memo.  Any
@@ -77,6 +78,9 @@ def generate_lookup(memos: Memos, keys: tuple[tuple[int, ...], ...], slow: Calla
     With ``signature`` (:func:`engine.rules.compiler.signature_code`), the function takes the
     normalised ticket instead and computes the codes inline, building the signature tuple only
     for ``slow``.
+
+    ``result``: what the function returns, ``{}`` standing for ``(matched ids, review)``; e.g.
+    ``out, {}`` with the fused body of :func:`engine.rules.fastpath.fused_code`, whose locals it may name.
 
     (No memo of whole signatures: a policy that reads a dozen facts sees nearly every ticket as
     new, and an LRU cycled by more distinct signatures than it holds misses every time.)"""
@@ -109,11 +113,12 @@ def generate_lookup(memos: Memos, keys: tuple[tuple[int, ...], ...], slow: Calla
         parts = [codes[i] if to_class is None else f"q{i}_{by_position[i].index(to_class)}"
                  for i, to_class in zip(key, classes[k] if k < len(classes) else (None,) * len(key))]
         projection = ", ".join(parts) + ("," if len(key) == 1 else "")
-        lines += [f"    n{k} = _get{k}(({projection}))", f"    if n{k} is None:", f"        return _slow({whole})"]
+        lines += [f"    n{k} = _get{k}(({projection}))", f"    if n{k} is None:",
+                  f"        return {result.format(f'_slow({whole})')}"]
         numbers.append(f"n{k}")
     joined = ", ".join(numbers) + ("," if len(numbers) == 1 else "")
     lines += [f"    key = ({joined})", "    found = _joined_get(key)",
-              "    return _join(key) if found is None else found"]
+              f"    return {result.format('_join(key) if found is None else found')}"]
     source = "\n".join(lines) + "\n"
     exec(compile(source, "<ruleset memos>", "exec"), env)
     lookup = env.pop("lookup")  # its globals are env: left there, it would be a reference cycle

@@ -278,7 +278,7 @@ def fast_path_code(facts: Mapping[str, Fact], checks: dict, fail: str, ascii_onl
         return None  # names are written into the generated source
     coding = coding or {}
     years = years or {}
-    env: dict[str, Any] = {"_M": _FAIL, "_FAIL": _FAIL, "_str": str, "_int": int,
+    env: dict[str, Any] = {"_FAIL": _FAIL, "_str": str, "_int": int,
                            "_float": float, "_dict": dict, "_isfinite": math.isfinite,
                            "_parse": parse_rfc3339, "_STR": frozenset((str,)), "_type": type}
     for extra in coding.values():
@@ -292,12 +292,13 @@ def fast_path_code(facts: Mapping[str, Fact], checks: dict, fail: str, ascii_onl
     for k, (name, fact) in enumerate(facts.items()):
         v = f"v{k}"
         extra = coding.get(name)
-        lines.append(f"    {v} = get({name!r}, _M)")
+        # a fact given as null counts as absent here: it is not counted in n, so n != len(ticket) below
+        lines.append(f"    {v} = get({name!r})")
         if fact.required:
-            lines += [f"    if {v} is _M:", f"        {fail}"]
+            lines += [f"    if {v} is None:", f"        {fail}"]
             indent = "    "
         else:
-            lines.append(f"    if {v} is not _M:")
+            lines.append(f"    if {v} is not None:")
             indent = "        "
         test = None  # a condition under which the value is not accepted as is
         if fact.type == "string":
@@ -366,7 +367,7 @@ def fast_path_code(facts: Mapping[str, Fact], checks: dict, fail: str, ascii_onl
               "    out = ticket.copy()"]
     for name, k, optional in replaced:
         if optional:
-            lines += [f"    if v{k} is not _M:", f"        out[{name!r}] = r{k}"]
+            lines += [f"    if v{k} is not None:", f"        out[{name!r}] = r{k}"]
         else:
             lines.append(f"    out[{name!r}] = r{k}")
     return env, lines

@@ -61,6 +61,15 @@ class _Outcome(NamedTuple):
     due: "_Due | None"                  # how rules_priority's due dates are computed (None: no target)
 
 
+class _NoFastPath:
+    """The fused fast path of a policy set with several TriagePolicy versions: it takes no ticket."""
+
+    @staticmethod
+    def fused(ticket: Any) -> None:
+        return None
+
+
+_NO_FAST_PATH = _NoFastPath()
 _RANK = {priority: rank for rank, priority in enumerate(PRIORITY_ORDER)}
 
 
@@ -165,8 +174,9 @@ class Evaluator:
         self._policy_records: dict[tuple[str, ...], Mapping[str, Any]] = {}
         versions = compiled.triage_versions
         self._only = versions[0] if len(versions) == 1 else None  # the one TriagePolicy version, if so
-        # its rules' fused fast path: validation and matching in one pass (see engine.rules.fastpath)
-        self._fast_match = self._only.evaluator.validate_and_match if self._only else None
+        # its rules' fused fast path (validation and matching in one pass, see engine.rules.fastpath):
+        # self._matching.fused(ticket); none with several versions
+        self._matching = self._only.evaluator.matching if self._only else _NO_FAST_PATH
         # the dates on which the documents in effect change; plans of the dates between two are one
         self._changes = change_dates([*(t.doc for t in versions), *(doc for docs in compiled.calendar_versions.values()
                                                                      for doc, _ in docs),
@@ -276,7 +286,7 @@ class Evaluator:
     def evaluate(self, ticket: Any) -> Decision:
         # the common ticket (one TriagePolicy version, ASCII text, dates within the supported years):
         # validated and matched in one generated pass (engine.rules.fastpath); else None
-        found = self._fast_match(ticket) if self._fast_match is not None else None
+        found = self._matching.fused(ticket)
         if found is None:
             facts, plan, (matched, candidate) = self._validated_and_matched(ticket)
             created_at = facts["created_at"]

@@ -15,7 +15,9 @@ number, ``bool`` for boolean, an aware ``datetime`` for datetime and a new
 
 :func:`compile_ticket_validator` builds the per-fact checks once (the complete
 validator, which reports every problem) and a generated fast path for the
-common ticket in front of it.
+common ticket in front of it.  :func:`fast_path_code` gives that fast path as
+source, with extra lines per fact, so that :mod:`engine.rules.fastpath` can
+compute the rules' signature in the same pass.
 """
 from __future__ import annotations
 
@@ -272,7 +274,8 @@ def fast_path_code(facts: Mapping[str, Fact], checks: dict, fail: str, ascii_onl
     """The body of the fast path of :func:`_fast_validator` (lines indented once, reading ``ticket``,
     leaving the normalised ticket in the local ``out``) and the globals it needs; None when the fact
     names cannot be written into source.  ``fail`` is the statement run for a ticket the fast path
-    does not take.  ``coding``: extra lines per fact (:class:`FactCoding`).  ``years``: datetime
+    does not take.  ``ascii_only``: free text (strings, an override's reason) that is not ASCII is
+    not taken either.  ``coding``: extra lines per fact (:class:`FactCoding`).  ``years``: datetime
     facts whose year must lie within the given bounds (inclusive) for the fast path to take them."""
     if not all(type(name) is str for name in facts):
         return None  # names are written into the generated source
@@ -373,8 +376,8 @@ def fast_path_code(facts: Mapping[str, Fact], checks: dict, fail: str, ascii_onl
     return env, lines
 
 
-def _fast_validator(facts: Mapping[str, Fact], checks: dict, slow: Callable[[object], NormalisedTicket | None],
-                    ascii_only: bool = False) -> Callable[[object], NormalisedTicket | None]:
+def _fast_validator(facts: Mapping[str, Fact], checks: dict,
+                    slow: Callable[[object], NormalisedTicket]) -> Callable[[object], NormalisedTicket]:
     """``validate`` with a fast path for the common ticket: a plain ``dict`` with ``str`` keys, only
     declared facts, and values that need no conversion or an exact-type one.
 
@@ -386,10 +389,10 @@ def _fast_validator(facts: Mapping[str, Fact], checks: dict, slow: Callable[[obj
     unchanged, so the normalised ticket is a copy of the ticket (same key order) with only the
     converted values (datetimes, int -> float numbers, overrides) replaced.
 
-    ``ascii_only``: free text (strings, an override's reason) that is not ASCII is not accepted as
-    is either (see :func:`ascii_fast_path`).
+    (The evaluator uses :func:`fast_path_code` itself, fused with the rules' signature: see
+    :mod:`engine.rules.fastpath`.)
     """
-    code = fast_path_code(facts, checks, "return _slow(ticket)", ascii_only)
+    code = fast_path_code(facts, checks, "return _slow(ticket)")
     if code is None:
         return slow
     env, body = code
@@ -401,24 +404,6 @@ def _fast_validator(facts: Mapping[str, Fact], checks: dict, slow: Callable[[obj
     validate.slow = slow  # the complete validator (tests check the two agree)
     validate.checks = checks
     return validate
-
-
-def _no_answer(ticket: object) -> None:
-    return None
-
-
-def ascii_fast_path(validate: Callable[[object], NormalisedTicket],
-                    facts: Mapping[str, Fact]) -> Callable[[object], NormalisedTicket | None]:
-    """The fast path of ``validate`` (a validator from :func:`compile_ticket_validator` of ``facts``)
-    alone, accepting free text only when it is ASCII: the normalised ticket, exactly as ``validate``
-    gives it, or None for any ticket the fast path does not take (then call ``validate``).
-
-    For the evaluator, which must refuse text that is not valid Unicode: a ticket this returns holds
-    no such text, so only the others need the check."""
-    checks = getattr(validate, "checks", None)
-    if checks is None:  # no fast path (fact names that cannot be written into source)
-        return _no_answer
-    return _fast_validator(facts, checks, _no_answer, ascii_only=True)
 
 
 def ticket_validator(facts: Mapping[str, Fact]) -> Callable[[object], NormalisedTicket]:

@@ -344,6 +344,9 @@ class RuleEvaluator:
         self._signature = compiled.signature_function()
         fused = fused_code(compiled, facts, years or {}) if facts is not None else None
         self._core = core = _Core(compiled, memo_size, self._signature, fused)
+        # whose ``fused`` is validate_and_match's function (a new one with each generation of memos):
+        # callers on a hot path read it there, without the extra call of the method
+        self.matching = core
         self._finalizer = weakref.finalize(self, core.release)
         self._finalizer.atexit = False  # at exit the process's memory goes anyway
 

@@ -145,3 +145,15 @@ def test_the_fused_path_agrees_with_the_complete_one(shipped, complete_only, tic
     facts = found[0]
     assert all(1970 <= facts[name].year <= 2100 for name in ("created_at", "escalated_at") if name in facts)
     assert all(v.isascii() for v in facts.values() if isinstance(v, str))
+
+
+def test_a_closed_set_still_names_a_bad_field_and_refuses_the_rest():
+    from engine.core.errors import TriageError
+    policies = PolicySet.load(POLICIES)
+    policies.evaluate(TICKET)
+    policies.close()
+    with pytest.raises(TicketError) as raised:
+        policies.evaluate({**TICKET, "service": "portal"})
+    assert raised.value.problems[0].field == "service"
+    with pytest.raises(TriageError, match="closed"):
+        policies.evaluate(TICKET)

@@ -333,9 +333,10 @@ def _closed(ticket_or_signature):
 class RuleEvaluator:
     """Evaluates compiled rules for normalised tickets; thread-safe.
 
-    ``facts`` is accepted for symmetry with the loader and is not needed: the
-    compiled rules carry the fact types they use.  :meth:`close` (or ``with``) frees
-    the native rulesets now; dropping the evaluator frees them too.
+    Matching needs no ``facts`` (the compiled rules carry the fact types they use); with them,
+    :meth:`validate_and_match` also validates the common ticket in the same pass, taking the
+    datetimes named in ``years`` only within those years (fact name -> first and last year).
+    :meth:`close` (or ``with``) frees the native rulesets now; dropping the evaluator frees them too.
     """
 
     def __init__(self, compiled: CompiledRules, facts: Mapping[str, Fact] | None = None,
@@ -407,7 +408,8 @@ class RuleEvaluator:
     def close(self) -> None:
         """Free the durable rulesets now.  Every later evaluation raises ``TriageError``.  Idempotent."""
         core = self._core
-        core.lookup = core.by_signature = core.fused = _closed  # memoised answers too: a closed evaluator answers nothing
+        core.lookup = core.by_signature = _closed
+        core.fused = _no_fast_path  # tickets take the complete path: validated, then refused by lookup  # memoised answers too: a closed evaluator answers nothing
         self._finalizer()
 
     def __enter__(self):

@@ -144,6 +144,10 @@ def _op_evaluate(payload):
         row = {mode: list(ev.match(ticket)) for mode, ev in evaluators.items()}
         if "on" in evaluators:
             row["on_again"] = list(evaluators["on"].match(ticket))
+            # the fused path (validation and match in one pass): None, or the same ticket and match
+            fused = evaluators["on"].validate_and_match(raw)
+            row["fused"] = None if fused is None else \
+                [repr(list(fused[0].items())) == repr(list(ticket.items())), list(fused[1][0])]
         results.append(row)
     answer = {
         "results": results,

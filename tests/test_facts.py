@@ -361,22 +361,3 @@ def test_fast_validator_agrees_with_the_complete_one(ticket):
             return ("error", [str(p) for p in exc.problems], exc.ticket_id)
 
     assert outcome(validate) == outcome(validate.slow)
-
-
-def test_the_ascii_fast_path_takes_only_tickets_whose_free_text_is_ascii():
-    """The evaluator's fast path: the validator's result for a ticket with ASCII text, None (the
-    complete validator and the Unicode check then run) for text or an override reason that is not."""
-    import yaml
-    from conftest import POLICIES
-    from engine.facts.validator import ascii_fast_path, compile_ticket_validator
-    from engine.facts.vocabulary import parse_facts
-    facts = parse_facts(yaml.safe_load((POLICIES / "triage.yaml").read_text())["spec"]["facts"])
-    validate = compile_ticket_validator(facts)
-    fast = ascii_fast_path(validate, facts)
-    ticket = {"id": "T-1", "created_at": "2024-04-02T09:30:00+02:00", "location_id": "loc-1",
-              "priority_override": {"priority": "P2", "reason": "VIP"}}
-    assert fast(ticket) == validate(ticket)
-    for changed in ({"id": "T-é"}, {"location_id": "x\ud800"},
-                    {"priority_override": {"priority": "P2", "reason": "VIP \u2603"}}):
-        assert fast({**ticket, **changed}) is None
-        assert validate({**ticket, **changed})  # valid: only the evaluator's Unicode check may refuse it

@@ -205,6 +205,7 @@ def check_case(workers, spec, rules, tickets):
     types = {name: decl["type"] for name, decl in spec.items()}
     facts = parse_facts(spec)
     defs, _ = build_rules(kept, facts)
+    fused = 0
     for raw, row in zip(tickets, answer["results"]):
         assert "error" not in row, row
         expected = oracle.matched(kept, raw, types)
@@ -213,8 +214,10 @@ def check_case(workers, spec, rules, tickets):
         assert row["off"] == expected, (raw, kept)
         assert row["on"] == expected, (raw, kept)
         assert row["on_again"] == expected, (raw, kept)
+        assert row.get("fused") in (None, [True, expected]), (raw, kept)
+        fused += row.get("fused") is not None
     assert answer["stray"] == 0
-    return len(kept)
+    return len(kept), fused
 
 
 @pytest.mark.slow
@@ -230,7 +233,8 @@ def test_durable_agrees_with_oracle(workers):
 
     check()
     assert len(seen) >= EXAMPLES
-    assert sum(seen) >= EXAMPLES * 5  # most generated rules were evaluated, not rejected
+    assert sum(kept for kept, _ in seen) >= EXAMPLES * 5  # most generated rules were evaluated, not rejected
+    assert sum(fused for _, fused in seen) >= EXAMPLES  # the fused path took many of the tickets
 
 
 def test_rejections_are_rare_but_real(workers):

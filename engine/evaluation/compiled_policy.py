@@ -13,6 +13,7 @@ from typing import Any, Mapping
 
 from ..calendar.business import BusinessCalendar
 from ..calendar.duration import Duration
+from ..calendar.holidays import MAX_YEAR, MIN_YEAR
 from ..core.errors import PolicyError
 from ..facts.validator import ticket_validator
 from ..facts.vocabulary import PRIORITIES, FactSet
@@ -23,6 +24,9 @@ from ..rules.runtime import RuleEvaluator
 from ..policy.versions import change_dates, group_versions, in_effect, snapshot
 
 PRIORITY_ORDER = PRIORITIES  # P1 first
+# the ticket datetimes the evaluator checks against the years calendars support: its rules' fast
+# path takes a ticket only when they lie within them (the evaluator then skips the check)
+_YEARS = {"created_at": (MIN_YEAR, MAX_YEAR), "escalated_at": (MIN_YEAR, MAX_YEAR)}
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,7 @@ def _compile_triage(doc: PolicyDocument, compiled: TriageRules) -> CompiledTriag
                           MappingProxyType({r.id: r for r in rules}),
                           MappingProxyType({r.id: PRIORITY_ORDER.index(r.priority) for r in rules
                                             if r.priority is not None}),
-                          RuleEvaluator(compiled.compiled, facts),
+                          RuleEvaluator(compiled.compiled, facts, years=_YEARS),
                           doc.spec["default_priority"], doc.spec["targets"], MappingProxyType(dict(compiled.routes)))
 
 

@@ -22,7 +22,6 @@ from .decision import Decision
 from ..core.errors import CalendarError, Problem, TicketError, TriageError
 from ..core.memo import remember
 from ..calendar.holidays import MAX_YEAR as _LAST_YEAR, MIN_YEAR as _FIRST_YEAR
-from ..facts.validator import ascii_fast_path
 from ..facts.values import parse_rfc3339
 from ..policy.versions import change_dates
 
@@ -62,6 +61,15 @@ class _Outcome(NamedTuple):
     due: "_Due | None"                  # how rules_priority's due dates are computed (None: no target)
 
 
+class _NoFastPath:
+    """The fused fast path of a policy set with several TriagePolicy versions: it takes no ticket."""
+
+    @staticmethod
+    def fused(ticket: Any) -> None:
+        return None
+
+
+_NO_FAST_PATH = _NoFastPath()
 _RANK = {priority: rank for rank, priority in enumerate(PRIORITY_ORDER)}
 
 
@@ -166,8 +174,9 @@ class Evaluator:
         self._policy_records: dict[tuple[str, ...], Mapping[str, Any]] = {}
         versions = compiled.triage_versions
         self._only = versions[0] if len(versions) == 1 else None  # the one TriagePolicy version, if so
-        # its validator's fast path, taking only tickets whose free text is ASCII (None for the others)
-        self._fast = ascii_fast_path(self._only.validate_ticket, self._only.facts) if self._only else None
+        # its rules' fused fast path (validation and matching in one pass, see engine.rules.fastpath):
+        # self._matching.fused(ticket); none with several versions
+        self._matching = self._only.evaluator.matching if self._only else _NO_FAST_PATH
         # the dates on which the documents in effect change; plans of the dates between two are one
         self._changes = change_dates([*(t.doc for t in versions), *(doc for docs in compiled.calendar_versions.values()
                                                                      for doc, _ in docs),
@@ -251,34 +260,43 @@ class Evaluator:
             _check_years(facts)
         return facts, plan
 
-    def evaluate(self, ticket: Any) -> Decision:
+    def _validated_and_matched(self, ticket: Any) -> tuple[dict, _Plan, tuple]:
+        """``(facts, plan, (matched ids, review))`` for a ticket the fused fast path did not take
+        (or of a set with several TriagePolicy versions): complete validation, the years, free text
+        that is not valid Unicode, then the rules.  Raises ``TicketError`` naming what is wrong."""
         triage = self._only
-        check_text = True  # free text not known to be ASCII: checked for lone surrogates below
         if triage is not None:  # one TriagePolicy version: validate, then find the date's plan
-            facts = self._fast(ticket)  # the common ticket, with ASCII text only; else None
-            if facts is None:
-                facts = triage.validate_ticket(ticket)
-            else:
-                check_text = False
+            facts = triage.validate_ticket(ticket)
             created_at = facts["created_at"]
             if not _FIRST_YEAR <= created_at.year <= _LAST_YEAR:
                 _check_years(facts)
-            plan = self._plans.get(created_at.date())
-            if type(plan) is not _Plan:  # not planned yet, or no policy in effect on that date
-                plan = self._plan(created_at.date())
+            plan = self._plan(created_at.date())
         else:
             facts, plan = self._validated(ticket)
             triage = plan.triage
-            created_at = facts["created_at"]
         escalated_at = facts.get("escalated_at")
         if escalated_at is not None and not _FIRST_YEAR <= escalated_at.year <= _LAST_YEAR:
             _check_years(facts)
         # free text that is not valid Unicode never reaches the rules (nor any output)
-        if check_text:
-            bad_text = _unicode_problem(facts, self._text[id(triage)])
-            if bad_text is not None:
-                raise bad_text
-        matched, candidate = triage.evaluator.match_and_review(facts)
+        bad_text = _unicode_problem(facts, self._text[id(triage)])
+        if bad_text is not None:
+            raise bad_text
+        return facts, plan, triage.evaluator.match_and_review(facts)
+
+    def evaluate(self, ticket: Any) -> Decision:
+        # the common ticket (one TriagePolicy version, ASCII text, dates within the supported years):
+        # validated and matched in one generated pass (engine.rules.fastpath); else None
+        found = self._matching.fused(ticket)
+        if found is None:
+            facts, plan, (matched, candidate) = self._validated_and_matched(ticket)
+            created_at = facts["created_at"]
+        else:
+            facts, (matched, candidate) = found
+            created_at = facts["created_at"]
+            plan = self._plans.get(created_at.date())
+            if type(plan) is not _Plan:  # not planned yet, or no policy in effect on that date
+                plan = self._plan(created_at.date())
+        escalated_at = facts.get("escalated_at")
 
         outcomes = plan.outcomes
         outcome = outcomes.get(matched)

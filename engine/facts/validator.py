@@ -15,12 +15,15 @@ number, ``bool`` for boolean, an aware ``datetime`` for datetime and a new
 
 :func:`compile_ticket_validator` builds the per-fact checks once (the complete
 validator, which reports every problem) and a generated fast path for the
-common ticket in front of it.
+common ticket in front of it.  :func:`fast_path_code` gives that fast path as
+source, with extra lines per fact, so that :mod:`engine.rules.fastpath` can
+compute the rules' signature in the same pass.
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
@@ -249,42 +252,56 @@ def compile_ticket_validator(facts: Mapping[str, Fact]) -> Callable[[object], No
 _FAIL = object()  # a fast-path check did not pass: hand the ticket to the complete validator
 
 
-def _fast_validator(facts: Mapping[str, Fact], checks: dict, slow: Callable[[object], NormalisedTicket | None],
-                    ascii_only: bool = False) -> Callable[[object], NormalisedTicket | None]:
-    """``validate`` with a fast path for the common ticket: a plain ``dict`` with ``str`` keys, only
-    declared facts, and values that need no conversion or an exact-type one.
+@dataclass(frozen=True)
+class FactCoding:
+    """Lines another module adds to the generated fast path for one fact (see :func:`fast_path_code`):
+    ``present`` runs once the value is accepted, with ``{value}`` standing for the local that holds
+    its normalised value; ``absent`` runs when the ticket leaves the fact out.  For an enum fact,
+    ``enum_codes`` (every allowed value -> a constant) replaces the membership test: the constant
+    is stored in the local ``enum_target``, and a value it lacks is not accepted.  ``env``: the
+    globals those lines use."""
 
-    The fast path is straight-line code generated once per fact set (a loop calling one closure per
-    field was the largest single cost of evaluating a ticket).  It never reports anything: any
-    value it does not accept as is sends the whole ticket to ``slow``, the complete validator
-    above, so problems, their order and wording, and exceptions stay exactly as ``slow`` makes them.
-    Its result is ``slow``'s: accepted str/enum/int/float/bool values are returned by the checks
-    unchanged, so the normalised ticket is a copy of the ticket (same key order) with only the
-    converted values (datetimes, int -> float numbers, overrides) replaced.
+    present: tuple[str, ...] = ()
+    absent: tuple[str, ...] = ()
+    env: Mapping[str, Any] = field(default_factory=dict)
+    enum_codes: Mapping[str, Any] | None = None
+    enum_target: str = ""
 
-    ``ascii_only``: free text (strings, an override's reason) that is not ASCII is not accepted as
-    is either (see :func:`ascii_fast_path`).
-    """
+
+def fast_path_code(facts: Mapping[str, Fact], checks: dict, fail: str, ascii_only: bool = False,
+                   coding: Mapping[str, FactCoding] | None = None,
+                   years: Mapping[str, tuple[int, int]] | None = None) -> tuple[dict, list[str]] | None:
+    """The body of the fast path of :func:`_fast_validator` (lines indented once, reading ``ticket``,
+    leaving the normalised ticket in the local ``out``) and the globals it needs; None when the fact
+    names cannot be written into source.  ``fail`` is the statement run for a ticket the fast path
+    does not take.  ``ascii_only``: free text (strings, an override's reason) that is not ASCII is
+    not taken either.  ``coding``: extra lines per fact (:class:`FactCoding`).  ``years``: datetime
+    facts whose year must lie within the given bounds (inclusive) for the fast path to take them."""
     if not all(type(name) is str for name in facts):
-        return slow  # names are written into the generated source
-    env: dict[str, Any] = {"_slow": slow, "_M": _FAIL, "_FAIL": _FAIL, "_str": str, "_int": int,
+        return None  # names are written into the generated source
+    coding = coding or {}
+    years = years or {}
+    env: dict[str, Any] = {"_FAIL": _FAIL, "_str": str, "_int": int,
                            "_float": float, "_dict": dict, "_isfinite": math.isfinite,
                            "_parse": parse_rfc3339, "_STR": frozenset((str,)), "_type": type}
-    lines = ["def validate(ticket):",
-             "    if _type(ticket) is not _dict or len(ticket) > %d or not _STR.issuperset(map(_type, ticket)):"
+    for extra in coding.values():
+        env.update(extra.env)
+    lines = ["    if _type(ticket) is not _dict or len(ticket) > %d or not _STR.issuperset(map(_type, ticket)):"
              % len(facts),
-             "        return _slow(ticket)  # keys that are not plain str may only compare equal to a fact name",
+             f"        {fail}  # keys that are not plain str may only compare equal to a fact name",
              "    get = ticket.get",
              "    n = 0"]
     replaced = []
     for k, (name, fact) in enumerate(facts.items()):
         v = f"v{k}"
-        lines.append(f"    {v} = get({name!r}, _M)")
+        extra = coding.get(name)
+        # a fact given as null counts as absent here: it is not counted in n, so n != len(ticket) below
+        lines.append(f"    {v} = get({name!r})")
         if fact.required:
-            lines += [f"    if {v} is _M:", "        return _slow(ticket)"]
+            lines += [f"    if {v} is None:", f"        {fail}"]
             indent = "    "
         else:
-            lines.append(f"    if {v} is not _M:")
+            lines.append(f"    if {v} is not None:")
             indent = "        "
         test = None  # a condition under which the value is not accepted as is
         if fact.type == "string":
@@ -295,6 +312,11 @@ def _fast_validator(facts: Mapping[str, Fact], checks: dict, slow: Callable[[obj
             if fact.pattern is not None:
                 env[f"_search{k}"] = searcher(fact.pattern)
                 test += f" or not _search{k}({v})"
+        elif fact.type == "enum" and extra is not None and extra.enum_codes is not None:
+            env[f"_enum{k}"] = dict(extra.enum_codes)
+            lines += [f"{indent}if _type({v}) is not _str:", f"{indent}    {fail}",
+                      f"{indent}{extra.enum_target} = _enum{k}.get({v})",
+                      f"{indent}if {extra.enum_target} is None:", f"{indent}    {fail}"]
         elif fact.type == "enum":
             env[f"_allowed{k}"] = frozenset(fact.values)
             test = f"_type({v}) is not _str or {v} not in _allowed{k}"
@@ -314,63 +336,74 @@ def _fast_validator(facts: Mapping[str, Fact], checks: dict, slow: Callable[[obj
                 lines += [f"{indent}if _type({v}) is _int and -9007199254740992 <= {v} <= 9007199254740992:",
                           f"{indent}    {v} = _float({v})",
                           f"{indent}elif _type({v}) is not _float:",
-                          f"{indent}    return _slow(ticket)",
+                          f"{indent}    {fail}",
                           f"{indent}if not _isfinite({v}){bounds}:",
-                          f"{indent}    return _slow(ticket)",
-                          f"{indent}r{k} = {v}",
-                          f"{indent}n += 1"]
+                          f"{indent}    {fail}",
+                          f"{indent}r{k} = {v}"]
                 replaced.append((name, k, not fact.required))
-                continue
-        if test is not None:
-            lines += [f"{indent}if {test}:", f"{indent}    return _slow(ticket)"]
-        else:  # datetime, override: the check itself (its result replaces the value)
+        if fact.type in ("datetime", "override"):  # the check itself (its result replaces the value)
             if fact.type == "datetime":
-                lines += [f"{indent}if _type({v}) is not _str:", f"{indent}    return _slow(ticket)"]
+                lines += [f"{indent}if _type({v}) is not _str:", f"{indent}    {fail}"]
                 call = f"_parse({v})"
             else:
                 env[f"_check{k}"] = checks[name]
                 call = f"_check{k}({v})"
             # the slow path is called outside the except block, so its TicketError has no __context__
             lines += [f"{indent}try:", f"{indent}    r{k} = {call}", f"{indent}except Exception:",
-                      f"{indent}    r{k} = _FAIL", f"{indent}if r{k} is _FAIL:", f"{indent}    return _slow(ticket)"]
+                      f"{indent}    r{k} = _FAIL", f"{indent}if r{k} is _FAIL:", f"{indent}    {fail}"]
             if ascii_only and fact.type == "override":
-                lines += [f"{indent}if not r{k}['reason'].isascii():", f"{indent}    return _slow(ticket)"]
+                lines += [f"{indent}if not r{k}['reason'].isascii():", f"{indent}    {fail}"]
+            if fact.type == "datetime" and name in years:
+                first, last = years[name]
+                lines += [f"{indent}if not {first} <= r{k}.year <= {last}:", f"{indent}    {fail}"]
             replaced.append((name, k, not fact.required))
+        elif test is not None:
+            lines += [f"{indent}if {test}:", f"{indent}    {fail}"]
         lines.append(f"{indent}n += 1")
+        if extra is not None:
+            value = f"r{k}" if replaced and replaced[-1][1] == k else v  # the normalised value
+            lines += [f"{indent}{line.format(value=value)}" for line in extra.present]
+            if extra.absent and not fact.required:
+                lines += ["    else:", *(f"        {line}" for line in extra.absent)]
     lines += ["    if n != len(ticket):",
-              "        return _slow(ticket)  # unknown fields",
+              f"        {fail}  # unknown fields",
               "    out = ticket.copy()"]
     for name, k, optional in replaced:
         if optional:
-            lines += [f"    if v{k} is not _M:", f"        out[{name!r}] = r{k}"]
+            lines += [f"    if v{k} is not None:", f"        out[{name!r}] = r{k}"]
         else:
             lines.append(f"    out[{name!r}] = r{k}")
-    lines.append("    return out")
-    source = "\n".join(lines) + "\n"
+    return env, lines
+
+
+def _fast_validator(facts: Mapping[str, Fact], checks: dict,
+                    slow: Callable[[object], NormalisedTicket]) -> Callable[[object], NormalisedTicket]:
+    """``validate`` with a fast path for the common ticket: a plain ``dict`` with ``str`` keys, only
+    declared facts, and values that need no conversion or an exact-type one.
+
+    The fast path is straight-line code generated once per fact set (a loop calling one closure per
+    field was the largest single cost of evaluating a ticket).  It never reports anything: any
+    value it does not accept as is sends the whole ticket to ``slow``, the complete validator
+    above, so problems, their order and wording, and exceptions stay exactly as ``slow`` makes them.
+    Its result is ``slow``'s: accepted str/enum/int/float/bool values are returned by the checks
+    unchanged, so the normalised ticket is a copy of the ticket (same key order) with only the
+    converted values (datetimes, int -> float numbers, overrides) replaced.
+
+    (The evaluator uses :func:`fast_path_code` itself, fused with the rules' signature: see
+    :mod:`engine.rules.fastpath`.)
+    """
+    code = fast_path_code(facts, checks, "return _slow(ticket)")
+    if code is None:
+        return slow
+    env, body = code
+    env["_slow"] = slow
+    source = "\n".join(["def validate(ticket):", *body, "    return out"]) + "\n"
     exec(compile(source, "<ticket validator>", "exec"), env)
     validate = env.pop("validate")  # its globals are env: left there, it would be a reference cycle
     validate.source = source  # for debugging
     validate.slow = slow  # the complete validator (tests check the two agree)
     validate.checks = checks
     return validate
-
-
-def _no_answer(ticket: object) -> None:
-    return None
-
-
-def ascii_fast_path(validate: Callable[[object], NormalisedTicket],
-                    facts: Mapping[str, Fact]) -> Callable[[object], NormalisedTicket | None]:
-    """The fast path of ``validate`` (a validator from :func:`compile_ticket_validator` of ``facts``)
-    alone, accepting free text only when it is ASCII: the normalised ticket, exactly as ``validate``
-    gives it, or None for any ticket the fast path does not take (then call ``validate``).
-
-    For the evaluator, which must refuse text that is not valid Unicode: a ticket this returns holds
-    no such text, so only the others need the check."""
-    checks = getattr(validate, "checks", None)
-    if checks is None:  # no fast path (fact names that cannot be written into source)
-        return _no_answer
-    return _fast_validator(facts, checks, _no_answer, ascii_only=True)
 
 
 def ticket_validator(facts: Mapping[str, Fact]) -> Callable[[object], NormalisedTicket]:

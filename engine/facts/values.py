@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from datetime import datetime
 
 _fromisoformat = datetime.fromisoformat
+# characters 4, 7, 10, 13, 16, 19 and 22 of the common form 2024-04-02T09:30:00+02:00
+_SEPARATORS = frozenset(f"--{t}::{sign}:" for t in "Tt " for sign in "+-")
 
 _RFC3339_RE = re.compile(
     r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})?$"
@@ -58,11 +60,11 @@ def describe(value: object) -> str:
 
 def parse_rfc3339(text: str) -> datetime:
     """Parse an RFC 3339 date-time with offset; ``ValueError`` with a clear message otherwise."""
-    if type(text) is str and len(text) == 25 and text[19] in "+-" and text[10] in "Tt " and text[4] == "-" \
-            and text[7] == "-" and text[13] == ":" and text[16] == ":" and text[22] == ":" and text[23] < "6":
+    if type(text) is str and len(text) == 25 and text[4:23:3] in _SEPARATORS and text[23] < "6":
         # The common form, 2024-04-02T09:30:00+02:00, without the regex (its cost dominated parsing).
-        # With these separators, fromisoformat succeeds only if every other character is an ASCII
-        # digit, i.e. only where the regex below would match and return fromisoformat(text) too.
+        # With these separators (characters 4, 7, 10, 13, 16, 19 and 22, read as one slice),
+        # fromisoformat succeeds only if every other character is an ASCII digit, i.e. only where
+        # the regex below would match and return fromisoformat(text) too.
         try:
             return _fromisoformat(text)
         except ValueError:

@@ -481,7 +481,7 @@ def signature_function(compiled: CompiledRules) -> Callable[[Mapping], tuple]:
 
     An absent fact (or ``None``) is ``None`` in every position.
     """
-    env, body, codes = signature_code(compiled)
+    env, body, codes, _ = signature_code(compiled)
     lines = ["def signature(ticket):", *body, f"    return ({', '.join(codes)}{',' if len(codes) == 1 else ''})"]
     source = "\n".join(lines) + "\n"
     exec(compile(source, "<ticket signature>", "exec"), env)
@@ -490,10 +490,11 @@ def signature_function(compiled: CompiledRules) -> Callable[[Mapping], tuple]:
     return signature
 
 
-def signature_code(compiled: CompiledRules) -> tuple[dict, list[str], list[str]]:
+def signature_code(compiled: CompiledRules) -> tuple[dict, list[str], list[str], frozenset]:
     """The body of :func:`signature_function` (indented lines reading ``ticket``), the globals it
     needs, and the names of the local variables that hold the signature's codes, in order: for
-    generated code that uses the codes without building the tuple (see engine.rules.memos)."""
+    generated code that uses the codes without building the tuple (see engine.rules.memos).  Last,
+    the positions whose class variables the body sets (none)."""
     env: dict = {"_type": type, "_str": str, "_bisect_left": bisect_left}
     lines = ["    get = ticket.get"]
     codes = []
@@ -521,4 +522,4 @@ def signature_code(compiled: CompiledRules) -> tuple[dict, list[str], list[str]]
         lines.append(f"    p{n} = get({fact!r})")
         lines.append(f"    m{n} = None if p{n} is None else 1 if _search{n}(p{n}) else 0")
         codes.append(f"m{n}")
-    return env, lines, codes
+    return env, lines, codes, frozenset()

@@ -67,16 +67,33 @@ class Memos:
         return remember(self.joined, numbers, (ids, combine(part for _, part in answers)), self.size)
 
 
+def class_maps(keys: tuple[tuple[int, ...], ...], classes: tuple) -> dict[int, list[dict]]:
+    """Per signature position, the distinct class maps the rulesets apply to it (``keys[k]`` and
+    ``classes[k]`` as in :func:`generate_lookup`), in first-use order: the lookup's class variable
+    ``q<position>_<j>`` holds the class under map ``j``."""
+    by_position: dict[int, list[dict]] = {}
+    for k, key in enumerate(keys):
+        for i, to_class in zip(key, classes[k] if k < len(classes) else ()):
+            if to_class is not None and to_class not in by_position.setdefault(i, []):
+                by_position[i].append(to_class)
+    return {i: maps for i, maps in by_position.items() if maps}
+
+
 def generate_lookup(memos: Memos, keys: tuple[tuple[int, ...], ...], slow: Callable, join: Callable,
-                    signature: tuple[dict, list[str], list[str]] | None = None, classes: tuple = ()):
+                    signature: tuple[dict, list[str], list[str], frozenset] | None = None, classes: tuple = (),
+                    result: str = "{}"):
     """``signature -> (matched ids, review)`` as straight-line code over ``memos``: one dict lookup
     per ruleset on its projection (``keys[k]``: the signature positions it reads, each code mapped
     to its class where ``classes[k]`` has a mapping for it), then one in the joined memo.  Any
     ruleset without its part: ``slow(signature)``; a joined miss: ``join(numbers)``.
 
-    With ``signature`` (:func:`engine.rules.compiler.signature_code`), the function takes the
-    normalised ticket instead and computes the codes inline, building the signature tuple only
-    for ``slow``.
+    With ``signature`` (globals, body, code names and the positions whose class variables the body
+    sets itself: :func:`engine.rules.compiler.signature_code`, :func:`engine.rules.fastpath.fused_code`),
+    the function takes the ticket instead and computes the codes inline, building the signature
+    tuple only for ``slow``.
+
+    ``result``: what the function returns, ``{}`` standing for ``(matched ids, review)``; e.g.
+    ``out, {}`` with the fused body of :func:`engine.rules.fastpath.fused_code`, whose locals it may name.
 
     (No memo of whole signatures: a policy that reads a dozen facts sees nearly every ticket as
     new, and an LRU cycled by more distinct signatures than it holds misses every time.)"""
@@ -86,18 +103,17 @@ def generate_lookup(memos: Memos, keys: tuple[tuple[int, ...], ...], slow: Calla
         codes = [f"s[{i}]" for i in range(width)]
         lines = ["def lookup(s):"]
         whole = "s"
+        folded = frozenset()
     else:
-        code_env, body, codes = signature
+        code_env, body, codes, folded = signature
         env.update(code_env)
         lines = ["def lookup(ticket):", *body]
         whole = f"({', '.join(codes)}{',' if len(codes) == 1 else ''})"
     # the class variables: per position, one per distinct class map, all read from one dict of tuples
-    by_position: dict[int, list[dict]] = {}
-    for k, key in enumerate(keys):
-        for i, to_class in zip(key, classes[k] if k < len(classes) else ()):
-            if to_class is not None and to_class not in by_position.setdefault(i, []):
-                by_position[i].append(to_class)
+    by_position = class_maps(keys, classes)
     for i, maps in by_position.items():
+        if i in folded:
+            continue  # the body computed them
         if len(maps) == 1:
             env[f"_classes{i}"] = dict(maps[0])
         else:
@@ -109,11 +125,12 @@ def generate_lookup(memos: Memos, keys: tuple[tuple[int, ...], ...], slow: Calla
         parts = [codes[i] if to_class is None else f"q{i}_{by_position[i].index(to_class)}"
                  for i, to_class in zip(key, classes[k] if k < len(classes) else (None,) * len(key))]
         projection = ", ".join(parts) + ("," if len(key) == 1 else "")
-        lines += [f"    n{k} = _get{k}(({projection}))", f"    if n{k} is None:", f"        return _slow({whole})"]
+        lines += [f"    n{k} = _get{k}(({projection}))", f"    if n{k} is None:",
+                  f"        return {result.format(f'_slow({whole})')}"]
         numbers.append(f"n{k}")
     joined = ", ".join(numbers) + ("," if len(numbers) == 1 else "")
     lines += [f"    key = ({joined})", "    found = _joined_get(key)",
-              "    return _join(key) if found is None else found"]
+              f"    return {result.format('_join(key) if found is None else found')}"]
     source = "\n".join(lines) + "\n"
     exec(compile(source, "<ruleset memos>", "exec"), env)
     lookup = env.pop("lookup")  # its globals are env: left there, it would be a reference cycle

@@ -49,6 +49,7 @@ import durable_rules_engine
 from durable import engine as durable_engine
 
 from .compiler import CompiledRules, signature_code
+from .fastpath import fused_code
 from .memos import Memos, generate_lookup
 from .review import Review, combine, review_function, review_parts
 from ..core.errors import TriageError
@@ -134,8 +135,9 @@ class _Core:
     It never refers to its :class:`RuleEvaluator`, so the evaluator is freed as soon as it is
     dropped, and its finalizer (:meth:`release`) frees the native side."""
 
-    def __init__(self, compiled: CompiledRules, memo_size: int, signature):
+    def __init__(self, compiled: CompiledRules, memo_size: int, signature, fused=None):
         self.compiled = compiled
+        self.fused_code = fused  # engine.rules.fastpath.fused_code's, or None
         self.ids = tuple(rule.id for rule in compiled.rules)
         self.lock = threading.Lock()
         self.collector = _Collector()
@@ -156,6 +158,7 @@ class _Core:
             self.renew()
         else:
             self.lookup = lambda ticket: self.evaluate_and_review_uncached(signature(ticket))
+            self.fused = _no_fast_path
         with self.lock:
             self.build_host()
 
@@ -170,6 +173,8 @@ class _Core:
         self.memos = memos
         self.by_signature = generate_lookup(*args, classes=classes)
         self.lookup = generate_lookup(*args, signature=signature_code(self.compiled), classes=classes)
+        self.fused = _no_fast_path if self.fused_code is None else \
+            generate_lookup(*args, signature=self.fused_code, classes=classes, result="out, {}")
 
     # ----------------------------------------------------------------- the Host
 
@@ -317,6 +322,10 @@ class _Core:
             raise TriageError(f"the rules engine failed while evaluating a ticket: {exc}") from None
 
 
+def _no_fast_path(ticket):
+    return None
+
+
 def _closed(ticket_or_signature):
     raise TriageError("the rule evaluator was closed (its policy set was closed)")
 
@@ -324,16 +333,21 @@ def _closed(ticket_or_signature):
 class RuleEvaluator:
     """Evaluates compiled rules for normalised tickets; thread-safe.
 
-    ``facts`` is accepted for symmetry with the loader and is not needed: the
-    compiled rules carry the fact types they use.  :meth:`close` (or ``with``) frees
-    the native rulesets now; dropping the evaluator frees them too.
+    Matching needs no ``facts`` (the compiled rules carry the fact types they use); with them,
+    :meth:`validate_and_match` also validates the common ticket in the same pass, taking the
+    datetimes named in ``years`` only within those years (fact name -> first and last year).
+    :meth:`close` (or ``with``) frees the native rulesets now; dropping the evaluator frees them too.
     """
 
     def __init__(self, compiled: CompiledRules, facts: Mapping[str, Fact] | None = None,
-                 memo_size: int = DEFAULT_MEMO_SIZE):
+                 memo_size: int = DEFAULT_MEMO_SIZE, years: Mapping[str, tuple[int, int]] | None = None):
         self.compiled = compiled
         self._signature = compiled.signature_function()
-        self._core = core = _Core(compiled, memo_size, self._signature)
+        fused = fused_code(compiled, facts, years or {}) if facts is not None else None
+        self._core = core = _Core(compiled, memo_size, self._signature, fused)
+        # whose ``fused`` is validate_and_match's function (a new one with each generation of memos):
+        # callers on a hot path read it there, without the extra call of the method
+        self.matching = core
         self._finalizer = weakref.finalize(self, core.release)
         self._finalizer.atexit = False  # at exit the process's memory goes anyway
 
@@ -365,6 +379,14 @@ class RuleEvaluator:
         except (TypeError, AttributeError) as exc:
             raise TriageError(f"ticket is not normalised (validate it first): {exc}") from None
 
+    def validate_and_match(self, ticket: object) -> tuple[NormalisedTicket, tuple[tuple[str, ...], Review | None]] | None:
+        """``(normalised ticket, match_and_review(it))`` in one generated pass, for the common ticket
+        (see :mod:`engine.rules.fastpath`): a plain dict of declared facts whose values need no
+        conversion or an exact-type one, whose free text is ASCII and whose datetimes named in
+        ``years`` lie within their years.  None for any other ticket, and when this evaluator was
+        built without ``facts``: then validate it completely and call :meth:`match_and_review`."""
+        return self._core.fused(ticket)
+
     def match_uncached(self, ticket: NormalisedTicket) -> tuple[str, ...]:
         """Like :meth:`match` but always asks durable-rules (for tests and diagnostics)."""
         return self._core.evaluate_signature(self._signature_of(ticket))
@@ -386,7 +408,8 @@ class RuleEvaluator:
     def close(self) -> None:
         """Free the durable rulesets now.  Every later evaluation raises ``TriageError``.  Idempotent."""
         core = self._core
-        core.lookup = core.by_signature = _closed  # memoised answers too: a closed evaluator answers nothing
+        core.lookup = core.by_signature = _closed
+        core.fused = _no_fast_path  # tickets take the complete path: validated, then refused by lookup  # memoised answers too: a closed evaluator answers nothing
         self._finalizer()
 
     def __enter__(self):

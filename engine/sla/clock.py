@@ -50,7 +50,7 @@ from .clock_policy import ClockPolicies, ClockPolicy
 from .clock_records import LEVELS, METRICS, PRIORITY_ORDER, MetricClock, Queue, TicketClock, Timeline, \
     TimelineEntry
 from .events import CREATED, EVENT_TYPES, MAX_ID_LENGTH, Event, EventError, parse_event, parse_events
-from .life import TicketLife
+from .life import TicketLife, clock_in_order
 from .operator import level_clock
 
 __all__ = ["SLAClock", "TicketClock", "MetricClock", "Timeline", "TimelineEntry", "Queue", "METRICS", "LEVELS",
@@ -80,7 +80,9 @@ class SLAClock:
             found = self._by_day[day] = self._policies.at(day.isoformat())
         return found
 
-    def triage(self, raw: dict, ev: Event, where: str):
+    def triage(self, raw: dict, line: int | None, code: int, where: str):
+        """The decision on ``raw``, the facts after an event of type ``code`` on ``line``; ``EventError``
+        naming the field (under ``where``: ``ticket`` or ``facts``, or ``priority``) if it is refused."""
         try:
             return self._evaluate(raw)
         except TicketError as exc:
@@ -91,11 +93,11 @@ class SLAClock:
             else:
                 field = f"{where}.{first.field}" if first is not None and first.field else where
             message = first.message if first is not None else str(exc)
-            raise EventError(ev.line, raw.get("id") if isinstance(raw.get("id"), str) else None, field, message,
-                             EVENT_TYPES[ev.code], problems) from None
+            raise EventError(line, raw.get("id") if isinstance(raw.get("id"), str) else None, field, message,
+                             EVENT_TYPES[code], problems) from None
         except TriageError as exc:
-            raise EventError(ev.line, None, "priority" if where == "priority" else where, str(exc),
-                             EVENT_TYPES[ev.code]) from None
+            raise EventError(line, None, "priority" if where == "priority" else where, str(exc),
+                             EVENT_TYPES[code]) from None
 
     def meter(self, calendar: BusinessCalendar, text: str) -> tuple:
         """(calendar time counts on, target in microseconds or None, days) for a target duration."""
@@ -207,7 +209,7 @@ class SLAClock:
                 return None, None
         ev = events[first]
         try:
-            life = TicketLife(self, ticket_id, ev)
+            life = TicketLife(self, ticket_id, ev.at_us, ev.at_text, ev.data["ticket"], ev.line)
         except TriageError as exc:
             if isinstance(exc, EventError):
                 failure = exc
@@ -247,6 +249,10 @@ class SLAClock:
         yield from loose
         parse = self._parse
         for ticket_id, entry in tickets.items():
+            found = clock_in_order(self, ticket_id, entry, now_us)
+            if found is not None:
+                yield found
+                continue
             events_of, errors = parse(entry, lines, now_us)
             life, failure = self._life(ticket_id, events_of, errors, None)
             yield from errors

@@ -19,7 +19,7 @@ event (``at``, ``status``, ``ticket.users_affected``); the rest of the log goes 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Mapping, NamedTuple
+from typing import Any, Iterable, Mapping, NamedTuple
 
 from ..calendar.index import epoch_us
 from ..core.errors import Problem, TicketError
@@ -146,20 +146,19 @@ def well_formed(raw: dict, code: int) -> bool:
         and len(reason) <= MAX_REASON_LENGTH and not reason.isspace() and reason != ""
 
 
-def parse_events(entry: list, lines: dict, now_us: int | None) -> tuple[list[Event], list[EventError]]:
+def parse_events(positions: Iterable[int], log: list, lines: dict, now_us: int | None) -> tuple[list[Event],
+                                                                                           list[EventError]]:
     """One ticket's events up to ``now_us``, in ``at`` order (ties in input order), and the refused
-    ones.  ``entry`` is ``[positions, event, event, ...]``: the positions in the input (an array) and
-    the events as read, each a dict whose ``ticket_id`` is valid (the ticket's); ``lines`` maps a
-    position to its line where that is not position + 1."""
+    ones.  ``positions``: where its events are in the input, and in ``log`` (the input as read, each of
+    them a dict whose ``ticket_id`` is valid, the ticket's); ``lines`` maps a position to its line where
+    that is not position + 1."""
     events: list[Event] = []
     errors: list[EventError] = []
     append = events.append
     codes, sizes, statuses = _CODES, _SIZES, _STATUS_SET
     days, minutes, seconds = _DAYS, _MINUTES, _SECONDS
-    i = 0
-    for seq in entry[0]:
-        i += 1
-        raw = entry[i]
+    for seq in positions:
+        raw = log[seq]
         # The common, valid event, checked in a few lines; anything else goes the long way round
         # (parse_event), which finds the first problem and words it, and accepts exactly what this does.
         kind, at_text = raw.get("type"), raw.get("at")

@@ -3,18 +3,15 @@ measuring of a metric at an instant (the contract is :mod:`engine.sla.clock`'s).
 from __future__ import annotations
 
 from bisect import bisect_left
-from typing import Any, NamedTuple
+from typing import Any, Iterator
 
-from ..calendar.business import BusinessCalendar
 from ..calendar.index import epoch_us
-from .clock_policy import STATUSES, STOP_STATUSES
+from .clock_policy import STOP_STATUSES
 from .clock_records import MetricClock, TicketClock
-from ..core.errors import TriageError
-from .events import AGENT_REPLY, CREATED, ESCALATED, PRIORITY, STATUS, UPDATED, Event, EventError, at_memos, \
-    at_us_of, well_formed
-from .measure import PAUSE, RUN, STOP, WAIT, Regime as _Regime, days_target, measure, phases_on
+from .events import AGENT_REPLY, CREATED, ESCALATED, STATUS, UPDATED, Event, EventError
+from .measure import PAUSE as _PAUSE, RUN as _RUN, STOP as _STOP, WAIT as _WAIT, Regime as _Regime, \
+    days_target, measure, phases_on
 
-_RUN, _PAUSE, _STOP, _WAIT = RUN, PAUSE, STOP, WAIT
 _new_tuple = tuple.__new__   # builds a named tuple from its fields in order, without its Python __new__
 
 
@@ -27,30 +24,17 @@ class TicketLife:
                  "starts", "statuses", "replied", "escalated", "last_change", "regimes", "sticky", "deferred",
                  "from_change")
 
-    def __init__(self, clock: "SLAClock", ticket_id: str, at_us: int, at_text: str, data: Any,
+    def __init__(self, clock: "SLAClock", ticket_id: str, raw: dict, decision: Any, at_us: int, at_text: str,
                  line: int | None = None) -> None:
-        """The ticket as its ``created`` event (at ``at_us``, written ``at_text``; ``data`` its ``ticket``)
-        creates it; ``EventError`` (naming ``line``) if it cannot be."""
+        """The ticket its ``created`` event (at ``at_us``, written ``at_text``) creates: ``raw`` its facts (see
+        :func:`created_facts`) and ``decision`` their triage; ``EventError`` (naming ``line``) if it cannot be."""
         self.clock = clock
         self.ticket_id = ticket_id
-        raw = data  # read, never changed: a copy only to fill in id or created_at
-        if type(raw) is not dict:
-            raw = dict(raw)
-        given = raw.get("id")
-        if given is None:
-            raw = {**raw, "id": ticket_id}
-        elif given != ticket_id:
-            raise EventError(line, ticket_id, "ticket.id", f"ticket id {given!r} is not the event's ticket_id "
-                             f"{ticket_id!r}", "created")
-        written = raw.get("created_at")
-        if written is None and "created_at" not in raw:
-            raw = {**raw, "created_at": at_text}
-            written = at_text
-        decision = clock.triage(raw, line, CREATED, "ticket")
+        written = raw["created_at"]
         # the same text is the same instant, already known (the common case: created_at is the event's at)
         created_us = at_us if type(written) is str and written == at_text else epoch_us(decision.created_at)
         if created_us > at_us:
-            raise EventError(line, ticket_id, "ticket.created_at", f"created_at {raw['created_at']} is after the "
+            raise EventError(line, ticket_id, "ticket.created_at", f"created_at {written} is after the "
                              f"event's at {at_text}: a ticket is logged when or after it is created", "created")
         self.raw = raw
         self.decision = decision
@@ -194,12 +178,11 @@ class TicketLife:
     def retriage(self, at: int, code: int, data: Any, line: int | None) -> None:
         """An ``updated`` or ``priority`` event at ``at``: the ticket is triaged again (``EventError``
         naming ``line`` if the new facts are refused; then nothing changes)."""
-        if code == UPDATED:
-            raw = {**self.raw, **data["facts"]}
-            decision = self.clock.triage(raw, line, code, "facts")
-        else:  # PRIORITY
-            raw = {**self.raw, "priority_override": {"priority": data["priority"], "reason": data["reason"]}}
-            decision = self.clock.triage(raw, line, code, "priority")
+        raw = facts_after(self.raw, code, data)
+        self.retriaged(at, raw, self.clock.triage(raw, line, code, "facts" if code == UPDATED else "priority"))
+
+    def retriaged(self, at: int, raw: dict, decision: Any) -> None:
+        """The ticket triaged again at ``at``: ``decision`` on its facts ``raw`` from then on."""
         old = self.decision
         self.raw, self.decision = raw, decision
         if decision.priority != old.priority:
@@ -209,6 +192,34 @@ class TicketLife:
         elif not _same_regimes(old, decision):
             self._sync(at)
         # else every metric's regime key (see _wants) is unchanged: _sync would change nothing
+
+    def apply_ops(self, ats: list[int], ops: list, triaged: Iterator[tuple[dict, Any]]) -> None:
+        """Apply events already read, in order: at ``ats[i]``, ``ops[i]`` is a status (a ``status`` event),
+        ``AGENT_REPLY``, ``ESCALATED`` or ``UPDATED`` (a re-triage, whose facts and decision ``triaged``
+        gives in turn).  The same as :meth:`apply` of each (its status branch inlined), without notes."""
+        status, starts, statuses = self.status, self.starts, self.statuses
+        for at, op in zip(ats, ops):
+            if type(op) is str:
+                if op != status:
+                    self.status = status = op
+                    if starts[-1] == at:
+                        statuses[-1] = op
+                    else:
+                        starts.append(at)
+                        statuses.append(op)
+                    if self.deferred:
+                        self._sync(at)
+            elif op == AGENT_REPLY:
+                if self.replied is None:
+                    self.replied = at
+                    self._split(at)
+            elif op == ESCALATED:
+                if self.escalated is None:
+                    self.escalated = at
+                    self._split(at)
+            else:
+                raw, decision = next(triaged)
+                self.retriaged(at, raw, decision)
 
     # ---- measuring
     def _window(self, k: int, regime: _Regime, starts: list[int]) -> tuple[int, int]:
@@ -321,98 +332,25 @@ def retriage_note(ev: Event, old, decision) -> str:
 
 
 
-_STATUS_SET = frozenset(STATUSES)
+
+def created_facts(ticket_id: str, at_text: str, data: Any, line: int | None = None) -> dict:
+    """The facts a ``created`` event (at ``at_text``, ``data`` its ``ticket``) creates a ticket with: ``id``
+    and ``created_at`` filled in from the event when absent; ``EventError`` (naming ``line``) if the ticket's
+    id is another.  ``data`` is read, never changed: copied only to fill in."""
+    raw = data if type(data) is dict else dict(data)
+    given = raw.get("id")
+    if given is None:
+        raw = {**raw, "id": ticket_id}
+    elif given != ticket_id:
+        raise EventError(line, ticket_id, "ticket.id", f"ticket id {given!r} is not the event's ticket_id "
+                         f"{ticket_id!r}", "created")
+    if "created_at" not in raw:
+        raw = {**raw, "created_at": at_text}
+    return raw
 
 
-def clock_in_order(clock: "SLAClock", ticket_id: str, entry: list, now_us: int) -> TicketClock | None:
-    """The clock at ``now_us`` of a ticket whose events (``entry[1:]``, as read) are all valid in their common
-    form, in ``at`` order as given, the ``created`` one first, and are all applied without an error: the
-    common log, in one pass over its events.  None for any other ticket: the general path (events parsed,
-    sorted and applied one by one) takes it, and finds and words every problem.  Both apply an event
-    with the same methods, and :meth:`TicketLife.apply` is the reference for the few lines inlined here."""
-    days, minutes, seconds = at_memos()
-    statuses = _STATUS_SET
-    n = len(entry)
-    raw = entry[1]
-    kind, at_text = raw.get("type"), raw.get("at")
-    if type(kind) is not str or kind != "created" or type(at_text) is not str or len(raw) != 4 \
-            or type(raw.get("ticket")) is not dict:
-        return None
-    try:
-        at = days[at_text[:10]] + minutes[at_text[10:16]] + seconds[at_text[16:]]
-    except KeyError:
-        at = at_us_of(at_text)
-        if at is None:
-            return None
-    if at > now_us:
-        return None
-    try:
-        life = TicketLife(clock, ticket_id, at, at_text, raw["ticket"])
-    except TriageError:
-        return None
-    prev = at
-    status, starts, statuses_of = life.status, life.starts, life.statuses
-    i = 2
-    while i < n:
-        raw = entry[i]
-        i += 1
-        kind, at_text = raw.get("type"), raw.get("at")
-        if type(at_text) is not str or type(kind) is not str:
-            return None
-        try:
-            at = days[at_text[:10]] + minutes[at_text[10:16]] + seconds[at_text[16:]]
-        except KeyError:
-            at = at_us_of(at_text)
-            if at is None:
-                return None
-        if at < prev:
-            return None
-        if at > now_us:  # this and every later event is after now, if their at is valid
-            i -= 1
-            break
-        prev = at
-        if kind == "status":
-            new = raw.get("status")
-            if len(raw) != 4 or type(new) is not str or new not in statuses:
-                return None
-            if new != status:  # TicketLife.set_status, inlined
-                life.status = status = new
-                if starts[-1] == at:
-                    statuses_of[-1] = new
-                else:
-                    starts.append(at)
-                    statuses_of.append(new)
-                if life.deferred:
-                    life._sync(at)
-        elif kind == "agent_reply":
-            if len(raw) != 3:
-                return None
-            if life.replied is None:
-                life.replied = at
-                life._split(at)
-        elif kind == "escalated":
-            if len(raw) != 3:
-                return None
-            if life.escalated is None:
-                life.escalated = at
-                life._split(at)
-        else:
-            code = UPDATED if kind == "updated" else PRIORITY if kind == "priority" else None
-            if code is None or len(raw) != (4 if code == UPDATED else 5) or not well_formed(raw, code):
-                return None
-            try:
-                life.retriage(at, code, raw, None)
-            except TriageError:
-                return None
-    while i < n:  # after now: ignored, as long as their at is valid
-        at_text = entry[i].get("at")
-        i += 1
-        if type(at_text) is not str:
-            return None
-        at = at_us_of(at_text)
-        if at is None or at <= now_us:
-            return None
-    try:
-        return life.finish(now_us)
-    except TriageError:
-        return None
+def facts_after(raw: dict, code: int, data: Any) -> dict:
+    """A ticket's facts ``raw`` after an ``updated`` or a ``priority`` event (``code``, ``data`` the event)."""
+    if code == UPDATED:
+        return {**raw, **data["facts"]}
+    return {**raw, "priority_override": {"priority": data["priority"], "reason": data["reason"]}}

@@ -26,38 +26,26 @@ from .events import AGENT_REPLY, CREATED, ESCALATED, PRIORITY, UPDATED, at_memos
 from .life import TicketLife, created_facts, facts_after
 
 _STATUS_SET = frozenset(STATUSES)
+_BEFORE_ALL = -(1 << 63)
 _SIZES = {"updated": (UPDATED, 4), "priority": (PRIORITY, 5)}  # re-triage: its code and its number of fields
 
 
 def read_plain(positions: list[int], log: list, now_us: int) -> tuple | None:
     """``(created, ats, ops, retriage)`` for a plain ticket's events (at ``positions`` in ``log``, in input
-    order) up to ``now_us``, else None.  ``created``: the ``created`` event's (at, at text, ticket); ``ats`` and ``ops`` the later events'
-    instants and what each does (a status, ``AGENT_REPLY``, ``ESCALATED``, or ``UPDATED`` for a re-triage);
-    ``retriage``: (code, event) of the re-triages in order."""
+    order) up to ``now_us``, else None.  ``created``: the ``created`` event's (at, at text, ticket); ``ats``
+    and ``ops`` the later events' instants and what each does (a status, ``AGENT_REPLY``, ``ESCALATED``, or
+    ``UPDATED`` for a re-triage); ``retriage``: (code, event) of the re-triages in order."""
     days, minutes, seconds = at_memos()
     statuses = _STATUS_SET
     n = len(positions)
-    raw = log[positions[0]]  # a dict, as every event grouped under a ticket
-    kind, at_text = raw.get("type"), raw.get("at")
-    if type(kind) is not str or kind != "created" or type(at_text) is not str or len(raw) != 4 \
-            or type(raw.get("ticket")) is not dict:
-        return None
-    try:
-        at = days[at_text[:10]] + minutes[at_text[10:16]] + seconds[at_text[16:]]
-    except KeyError:
-        at = at_us_of(at_text)
-        if at is None:
-            return None
-    if at > now_us:
-        return None
-    created = (at, at_text, raw["ticket"])
-    prev = at
+    created = None
+    prev = _BEFORE_ALL
     ats: list[int] = []
     ops: list = []
     retriage: list = []
-    i = 1
+    i = 0
     while i < n:
-        raw = log[positions[i]]
+        raw = log[positions[i]]  # a dict, as every event grouped under a ticket
         i += 1
         kind, at_text = raw.get("type"), raw.get("at")
         if type(at_text) is not str or type(kind) is not str:
@@ -71,9 +59,16 @@ def read_plain(positions: list[int], log: list, now_us: int) -> tuple | None:
         if at < prev:
             return None
         if at > now_us:  # this and every later event is after now: ignored, if their at is valid
+            if created is None:
+                return None
             i -= 1
             break
         prev = at
+        if created is None:  # the first event
+            if kind != "created" or len(raw) != 4 or type(raw.get("ticket")) is not dict:
+                return None
+            created = (at, at_text, raw["ticket"])
+            continue
         if kind == "status":
             op = raw.get("status")
             if len(raw) != 4 or type(op) is not str or op not in statuses:
@@ -98,6 +93,8 @@ def read_plain(positions: list[int], log: list, now_us: int) -> tuple | None:
         at = at_us_of(at_text)
         if at is None or at <= now_us:
             return None
+    if created is None:
+        return None
     return created, ats, ops, retriage
 
 

@@ -26,7 +26,8 @@ measures that).  The timed runs follow an untimed one, so the bounded memos of b
 (the evaluator's per-date plans and rule memos; the clock's also the date, hour-minute and
 second-offset parts of ``at``).  Per-ticket cost of (b) over (a) is the figure the goal is about
 (at most 3x).  Memory: tracemalloc peak of (b) on a fresh PolicySet with the events already in
-memory, and the process's peak RSS; tracemalloc peak of (a) on a fresh PolicySet too.
+memory, and the process's peak RSS; tracemalloc peak of (a) on a fresh PolicySet too.  The garbage
+collections of the timed runs are counted per side and generation.
 Exit 1 if any generated event is refused; with ``--strict`` also if (b) is over 3x (a).
 """
 from __future__ import annotations

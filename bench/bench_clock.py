@@ -26,7 +26,8 @@ measures that).  The timed runs follow an untimed one, so the bounded memos of b
 (the evaluator's per-date plans and rule memos; the clock's also the date, hour-minute and
 second-offset parts of ``at``).  Per-ticket cost of (b) over (a) is the figure the goal is about
 (at most 3x).  Memory: tracemalloc peak of (b) on a fresh PolicySet with the events already in
-memory, and the process's peak RSS; tracemalloc peak of (a) on a fresh PolicySet too.
+memory, and the process's peak RSS; tracemalloc peak of (a) on a fresh PolicySet too.  The garbage
+collections of the timed runs are counted per side and generation.
 Exit 1 if any generated event is refused; with ``--strict`` also if (b) is over 3x (a).
 """
 from __future__ import annotations
@@ -97,6 +98,7 @@ def make_events(tickets: list[dict], seed: int) -> list[dict]:
 
 
 WALL: dict[int, list[float]] = {}   # id(runs list) -> wall-clock seconds of the same runs
+COLLECTIONS: dict[int, collections.Counter] = {}  # id(runs list) -> garbage collections per generation in them
 
 
 def runs_of(fn, repeat: int, into: list[float]) -> None:
@@ -104,12 +106,20 @@ def runs_of(fn, repeat: int, into: list[float]) -> None:
 
     CPU time of this process, not wall time: on a machine shared with other work, waiting for a
     core is not this code's cost (cache and hyper-threading effects remain)."""
+    counted = COLLECTIONS.setdefault(id(into), collections.Counter())
+
+    def count(phase: str, info: dict) -> None:
+        if phase == "stop":
+            counted[info["generation"]] += 1
+
     for _ in range(repeat):
         gc.collect()
+        gc.callbacks.append(count)
         began, wall = time.process_time(), time.perf_counter()
         fn()
         into.append(time.process_time() - began)
         WALL.setdefault(id(into), []).append(time.perf_counter() - wall)
+        gc.callbacks.remove(count)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -197,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     wall_ratios = [b / a for a, b in zip(wall_a, wall_b)]
     print(f"wall clock: a. {args.n / min(wall_a):,.0f}/s best, b. {args.n / min(wall_b):,.0f}/s best; "
           f"b/a run by run {min(wall_ratios):.2f}x-{max(wall_ratios):.2f}x")
+    gcs = {name: dict(sorted(COLLECTIONS[id(runs)].items())) for name, runs in (("a", a_runs), ("b", b_runs))}
+    print(f"garbage collections in the {args.repeat} timed runs, per generation: a. {gcs['a']}, b. {gcs['b']}")
     print(f"\ngoal: the clock costs at most {GOAL_RATIO}x a plain evaluation per ticket: "
           f"{'met' if ratio <= GOAL_RATIO else 'MISSED'} ({ratio:.2f}x best to best CPU time; "
           f"run by run {min(ratios):.2f}x-{max(ratios):.2f}x)")

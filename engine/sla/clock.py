@@ -36,8 +36,9 @@ from __future__ import annotations
 
 from array import array
 from bisect import insort
+from itertools import islice
 from datetime import UTC, datetime
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple
 
 from ..calendar.business import BusinessCalendar
 from ..calendar.duration import Duration
@@ -50,7 +51,8 @@ from .clock_policy import ClockPolicies, ClockPolicy
 from .clock_records import LEVELS, METRICS, PRIORITY_ORDER, MetricClock, Queue, TicketClock, Timeline, \
     TimelineEntry
 from .events import CREATED, EVENT_TYPES, MAX_ID_LENGTH, Event, EventError, parse_event, parse_events
-from .life import TicketLife
+from .batch import clock_batch
+from .life import TicketLife, created_facts
 from .operator import level_clock
 
 __all__ = ["SLAClock", "TicketClock", "MetricClock", "Timeline", "TimelineEntry", "Queue", "METRICS", "LEVELS",
@@ -58,9 +60,31 @@ __all__ = ["SLAClock", "TicketClock", "MetricClock", "Timeline", "TimelineEntry"
 
 
 _ENDS_SIZE = 4096
+_BATCH = 32  # tickets clocked in stages together (engine.sla.batch): enough to keep each stage's working
+# set in the caches, few enough that the objects a batch holds at once seldom wake the garbage collector
 
 
 # --------------------------------------------------------------------------- the log
+class Log(NamedTuple):
+    """An event log as read: every event at its position (a dict, or what was not one); for each event
+    of a ticket, the position of the ticket's event before it (-1 for its first); the line of each event
+    whose line is not its position + 1."""
+
+    events: list
+    before: array
+    lines: dict[int, int]
+
+    def positions(self, last: int) -> list[int]:
+        """The positions of a ticket's events, in input order, from the position of its ``last``."""
+        before = self.before
+        out = []
+        while last >= 0:
+            out.append(last)
+            last = before[last]
+        out.reverse()
+        return out
+
+
 class SLAClock:
     """Clocks an event log against a policy set (``evaluate``: the policy set's evaluate)."""
 
@@ -80,7 +104,9 @@ class SLAClock:
             found = self._by_day[day] = self._policies.at(day.isoformat())
         return found
 
-    def triage(self, raw: dict, ev: Event, where: str):
+    def triage(self, raw: dict, line: int | None, code: int, where: str):
+        """The decision on ``raw``, the facts after an event of type ``code`` on ``line``; ``EventError``
+        naming the field (under ``where``: ``ticket`` or ``facts``, or ``priority``) if it is refused."""
         try:
             return self._evaluate(raw)
         except TicketError as exc:
@@ -91,11 +117,11 @@ class SLAClock:
             else:
                 field = f"{where}.{first.field}" if first is not None and first.field else where
             message = first.message if first is not None else str(exc)
-            raise EventError(ev.line, raw.get("id") if isinstance(raw.get("id"), str) else None, field, message,
-                             EVENT_TYPES[ev.code], problems) from None
+            raise EventError(line, raw.get("id") if isinstance(raw.get("id"), str) else None, field, message,
+                             EVENT_TYPES[code], problems) from None
         except TriageError as exc:
-            raise EventError(ev.line, None, "priority" if where == "priority" else where, str(exc),
-                             EVENT_TYPES[ev.code]) from None
+            raise EventError(line, None, "priority" if where == "priority" else where, str(exc),
+                             EVENT_TYPES[code]) from None
 
     def meter(self, calendar: BusinessCalendar, text: str) -> tuple:
         """(calendar time counts on, target in microseconds or None, days) for a target duration."""
@@ -142,46 +168,52 @@ class SLAClock:
         return found[1]
 
     # ---- reading
-    def _read(self, events: Iterable[Any], now_us: int):
-        """(errors naming no ticket, {ticket_id: [positions, event, event, ...]}, lines) with tickets in
-        order of first appearance.  Events are only grouped here and read per ticket (:meth:`_parse`):
-        the whole log is held until its end, so per event it keeps one reference and its position in
-        the input (an ``array``, no int objects), and ``lines`` only where a line is not position + 1."""
+    def _read(self, events: Iterable[Any], now_us: int) -> tuple[list[EventError], dict[str, int], Log]:
+        """(errors naming no ticket, {ticket_id: position of its last event}, the log) with tickets in order
+        of first appearance.  Events are only grouped here and read per ticket (:meth:`_parse`): the whole
+        log is held until its end, so per event it keeps one reference (``log.events``) and the position
+        of the ticket's event before it (in one ``array``, no int objects), and ``log.lines`` only where a
+        line is not position + 1.  Nothing per ticket but its last position: no object the garbage
+        collector would have to scan again and again while the tickets are clocked."""
         loose: list[EventError] = []
-        tickets: dict[str, list] = {}
+        last: dict[str, int] = {}
         lines: dict[int, int] = {}
-        get = tickets.get
+        held: list = []
+        before = array("q")
+        keep, link = held.append, before.append
+        get = last.get
         for seq, raw in enumerate(events):
             if type(raw) is not dict:  # a dict is the common case; the line is then position + 1
                 if type(raw) is TicketInput:
                     line = raw.line
                     if raw.error is not None:
                         loose.append(EventError(line, None, None, raw.error))
+                        keep(None)
+                        link(-1)
                         continue
                     raw = raw.ticket
                     if line != seq + 1:
                         lines[seq] = line
                 if type(raw) is not dict and isinstance(raw, Mapping):
                     raw = dict(raw)
+            keep(raw)
             ticket_id = raw.get("ticket_id") if type(raw) is dict else None
             if type(ticket_id) is not str or not ticket_id or len(ticket_id) > MAX_ID_LENGTH:
+                link(-1)
                 try:  # names the problem (or the event is after now)
                     parse_event(raw, lines.get(seq, seq + 1), seq, now_us)
                 except EventError as exc:
                     loose.append(exc)
                 continue
-            entry = get(ticket_id)
-            if entry is None:
-                tickets[ticket_id] = [array("q", (seq,)), raw]
-            else:
-                entry[0].append(seq)
-                entry.append(raw)
-        return loose, tickets, lines
+            link(get(ticket_id, -1))
+            last[ticket_id] = seq
+        return loose, last, Log(held, before, lines)
 
     @staticmethod
-    def _parse(entry: list, lines: dict, now_us: int) -> tuple[list[Event], list[EventError]]:
-        """A ticket's events up to ``now_us``, in ``at`` order (ties in input order), and the refused ones."""
-        return parse_events(entry, lines, now_us)
+    def _parse(last: int, log: Log, now_us: int) -> tuple[list[Event], list[EventError]]:
+        """A ticket's events (the last at ``last``) up to ``now_us``, in ``at`` order (ties in input order),
+        and the refused ones."""
+        return parse_events(log.positions(last), log.events, log.lines, now_us)
 
     def _life(self, ticket_id: str, events: list[Event], errors: list, timeline: list | None):
         """(TicketLife or None, EventError for the ticket or None); ``events`` sorted; refused events go to
@@ -207,7 +239,9 @@ class SLAClock:
                 return None, None
         ev = events[first]
         try:
-            life = TicketLife(self, ticket_id, ev)
+            raw = created_facts(ticket_id, ev.at_text, ev.data["ticket"], ev.line)
+            life = TicketLife(self, ticket_id, raw, self.triage(raw, ev.line, CREATED, "ticket"), ev.at_us, ev.at_text,
+                              ev.line)
         except TriageError as exc:
             if isinstance(exc, EventError):
                 failure = exc
@@ -243,18 +277,27 @@ class SLAClock:
         return self._run(events, _now_us(now))
 
     def _run(self, events: Iterable[Any], now_us: int) -> Iterator[TicketClock | EventError]:
-        loose, tickets, lines = self._read(events, now_us)
+        loose, tickets, log = self._read(events, now_us)
         yield from loose
-        parse = self._parse
-        for ticket_id, entry in tickets.items():
-            events_of, errors = parse(entry, lines, now_us)
-            life, failure = self._life(ticket_id, events_of, errors, None)
-            yield from errors
-            if failure is not None:
-                yield failure
-                continue
-            if life is None:
-                continue
+        pending = iter(tickets.items())
+        while True:
+            batch = list(islice(pending, _BATCH))
+            if not batch:
+                break
+            for (ticket_id, last), found in zip(batch, clock_batch(self, batch, log, now_us)):
+                if found is not None:
+                    yield found
+                else:
+                    yield from self._general(ticket_id, last, log, now_us)
+
+    def _general(self, ticket_id: str, last: int, log: Log, now_us: int) -> Iterator[TicketClock | EventError]:
+        """A ticket's clock, preceded by the errors of its events (in line order); any ticket."""
+        events_of, errors = self._parse(last, log, now_us)
+        life, failure = self._life(ticket_id, events_of, errors, None)
+        yield from errors
+        if failure is not None:
+            yield failure
+        elif life is not None:
             try:
                 yield life.finish(now_us)
             except TriageError as exc:
@@ -281,10 +324,10 @@ class SLAClock:
         """One ticket's events as the clock applied them, with every metric after each; ``TriageError``
         (with a suggestion) if the log has no event for ``ticket_id``."""
         now_us = _now_us(now)
-        _, tickets, lines = self._read(events, now_us)
-        events_of, errors = self._parse(tickets[ticket_id], lines, now_us) if ticket_id in tickets else ([], [])
+        _, tickets, log = self._read(events, now_us)
+        events_of, errors = self._parse(tickets[ticket_id], log, now_us) if ticket_id in tickets else ([], [])
         if not events_of and not errors:
-            known = [t for t, entry in tickets.items() if any(self._parse(entry, lines, now_us))]
+            known = [t for t, last in tickets.items() if any(self._parse(last, log, now_us))]
             suggestion = hint(did_you_mean(ticket_id, known))
             raise TriageError(f"no event for ticket {ticket_id!r} up to {now.isoformat()}{suggestion}")
         unread = list(errors)

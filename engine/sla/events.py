@@ -19,7 +19,7 @@ event (``at``, ``status``, ``ticket.users_affected``); the rest of the log goes 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Mapping, NamedTuple
+from typing import Any, Iterable, Mapping, NamedTuple
 
 from ..calendar.index import epoch_us
 from ..core.errors import Problem, TicketError
@@ -126,20 +126,39 @@ def at_us_of(text: str) -> int | None:
     return at_us
 
 
-def parse_events(entry: list, lines: dict, now_us: int | None) -> tuple[list[Event], list[EventError]]:
+def at_memos() -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+    """The memos of the parts of ``at`` (date, separator-hours-minutes, seconds-offset), each part as the
+    microseconds it adds: a text whose three parts are all in them is valid, at their sum.  Read only
+    (they fill through :func:`at_us_of`)."""
+    return _DAYS, _MINUTES, _SECONDS
+
+
+def well_formed(raw: dict, code: int) -> bool:
+    """Whether the fields of a ``created``, ``updated`` or ``priority`` event (``code``) are valid in their
+    common form (a dict for ``ticket`` or ``facts``): what :func:`parse_event` accepts of them, in short."""
+    if code == CREATED:
+        return type(raw.get("ticket")) is dict
+    if code == UPDATED:
+        facts = raw.get("facts")
+        return type(facts) is dict and "id" not in facts and "created_at" not in facts
+    value, reason = raw.get("priority"), raw.get("reason")
+    return type(value) is str and value in _PRIORITY_SET and type(reason) is str \
+        and len(reason) <= MAX_REASON_LENGTH and not reason.isspace() and reason != ""
+
+
+def parse_events(positions: Iterable[int], log: list, lines: dict, now_us: int | None) -> tuple[list[Event],
+                                                                                           list[EventError]]:
     """One ticket's events up to ``now_us``, in ``at`` order (ties in input order), and the refused
-    ones.  ``entry`` is ``[positions, event, event, ...]``: the positions in the input (an array) and
-    the events as read, each a dict whose ``ticket_id`` is valid (the ticket's); ``lines`` maps a
-    position to its line where that is not position + 1."""
+    ones.  ``positions``: where its events are in the input, and in ``log`` (the input as read, each of
+    them a dict whose ``ticket_id`` is valid, the ticket's); ``lines`` maps a position to its line where
+    that is not position + 1."""
     events: list[Event] = []
     errors: list[EventError] = []
     append = events.append
-    codes, sizes, statuses, priorities = _CODES, _SIZES, _STATUS_SET, _PRIORITY_SET
+    codes, sizes, statuses = _CODES, _SIZES, _STATUS_SET
     days, minutes, seconds = _DAYS, _MINUTES, _SECONDS
-    i = 0
-    for seq in entry[0]:
-        i += 1
-        raw = entry[i]
+    for seq in positions:
+        raw = log[seq]
         # The common, valid event, checked in a few lines; anything else goes the long way round
         # (parse_event), which finds the first problem and words it, and accepts exactly what this does.
         kind, at_text = raw.get("type"), raw.get("at")
@@ -150,15 +169,8 @@ def parse_events(entry: list, lines: dict, now_us: int | None) -> tuple[list[Eve
                 ok = type(value) is str and value in statuses
             elif code == AGENT_REPLY or code == ESCALATED:
                 ok = True
-            elif code == CREATED:
-                ok = type(raw.get("ticket")) is dict
-            elif code == UPDATED:
-                facts = raw.get("facts")
-                ok = type(facts) is dict and "id" not in facts and "created_at" not in facts
             else:
-                value, reason = raw.get("priority"), raw.get("reason")
-                ok = type(value) is str and value in priorities and type(reason) is str \
-                    and len(reason) <= MAX_REASON_LENGTH and not reason.isspace() and reason != ""
+                ok = well_formed(raw, code)
             if ok:
                 day, minute, second = days.get(at_text[:10]), minutes.get(at_text[10:16]), seconds.get(at_text[16:])
                 if day is not None and minute is not None and second is not None:

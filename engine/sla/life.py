@@ -3,42 +3,16 @@ measuring of a metric at an instant (the contract is :mod:`engine.sla.clock`'s).
 from __future__ import annotations
 
 from bisect import bisect_left
-from typing import Any, NamedTuple
+from typing import Any, Iterator
 
-from ..calendar.business import BusinessCalendar
 from ..calendar.index import epoch_us
 from .clock_policy import STOP_STATUSES
 from .clock_records import MetricClock, TicketClock
 from .events import AGENT_REPLY, CREATED, ESCALATED, STATUS, UPDATED, Event, EventError
-from .operator import level_due
+from .measure import PAUSE as _PAUSE, RUN as _RUN, STOP as _STOP, WAIT as _WAIT, Regime as _Regime, \
+    days_target, measure, phases_on
 
-_RUN, _PAUSE, _STOP, _WAIT = 0, 1, 2, 3           # a metric's class over one phase of the ticket's life
 _new_tuple = tuple.__new__   # builds a named tuple from its fields in order, without its Python __new__
-
-
-class _Regime(NamedTuple):
-    """What a metric counts against: a target on a calendar, from an instant."""
-
-    key: tuple
-    cal: BusinessCalendar     # the calendar time counts on
-    target_us: int | None     # None: a 'days' target, whose length depends on where the metric starts
-    target: str               # as written, e.g. "4 business_hours", "24 hours (weekdays only)"
-    count_from: int           # epoch microseconds: time before this does not count
-    days: tuple | None        # how to measure a 'days' target: ("calendar", cal, Duration) | ("level", Level, tz)
-
-
-class _Measure(NamedTuple):
-    elapsed: int
-    paused: int
-    target: int
-    reached: int | None       # when elapsed reached the target
-    late: bool                # the metric ran on after ``reached``
-    last: int                 # its class in the last phase
-    stop_from: int | None     # start of the trailing stopped run
-    started: bool
-    base: int                 # business position of the stop (or of the end), relative to first_yr
-    first_yr: Any             # the year index positions count from
-
 
 
 class TicketLife:
@@ -50,30 +24,23 @@ class TicketLife:
                  "starts", "statuses", "replied", "escalated", "last_change", "regimes", "sticky", "deferred",
                  "from_change")
 
-    def __init__(self, clock: "SLAClock", ticket_id: str, ev: Event) -> None:
+    def __init__(self, clock: "SLAClock", ticket_id: str, raw: dict, decision: Any, at_us: int, at_text: str,
+                 line: int | None = None) -> None:
+        """The ticket its ``created`` event (at ``at_us``, written ``at_text``) creates: ``raw`` its facts (see
+        :func:`created_facts`) and ``decision`` their triage; ``EventError`` (naming ``line``) if it cannot be."""
         self.clock = clock
         self.ticket_id = ticket_id
-        raw = ev.data["ticket"]  # read, never changed: a copy only to fill in id or created_at
-        if type(raw) is not dict:
-            raw = dict(raw)
-        given = raw.get("id")
-        if given is None:
-            raw = {**raw, "id": ticket_id}
-        elif given != ticket_id:
-            raise EventError(ev.line, ticket_id, "ticket.id", f"ticket id {given!r} is not the event's ticket_id "
-                             f"{ticket_id!r}", "created")
-        if "created_at" not in raw:
-            raw = {**raw, "created_at": ev.at_text}
-        decision = clock.triage(raw, ev, "ticket")
-        created_us = epoch_us(decision.created_at)
-        if created_us > ev.at_us:
-            raise EventError(ev.line, ticket_id, "ticket.created_at", f"created_at {raw['created_at']} is after the "
-                             f"event's at {ev.at_text}: a ticket is logged when or after it is created", "created")
+        written = raw["created_at"]
+        # the same text is the same instant, already known (the common case: created_at is the event's at)
+        created_us = at_us if type(written) is str and written == at_text else epoch_us(decision.created_at)
+        if created_us > at_us:
+            raise EventError(line, ticket_id, "ticket.created_at", f"created_at {written} is after the "
+                             f"event's at {at_text}: a ticket is logged when or after it is created", "created")
         self.raw = raw
         self.decision = decision
-        self.policy = clock.policy_on(decision.created_at)
-        self.pause = self.policy.pause_statuses
-        self.from_change = self.policy.on_priority_change == "from_change"
+        self.policy = policy = clock.policy_on(decision.created_at)
+        self.pause = policy.pause_statuses
+        self.from_change = policy.on_priority_change == "from_change"
         self.created_us = self.last_change = created_us
         self.status = "open"
         self.starts = [created_us]
@@ -92,19 +59,6 @@ class TicketLife:
         else:
             self.starts.append(at)
             self.statuses.append(self.status)
-
-    def _classes(self, base: list[int]) -> list[list[int] | None]:
-        """Each metric's class over each phase, from ``base`` (the class by status alone);
-        None for the 2nd level before any escalation."""
-        starts = self.starts
-        replied, escalated = self.replied, self.escalated
-        n = len(starts)
-        first = base if replied is None else base[:bisect_left(starts, replied)]
-        first = first + [_STOP] * (n - len(first))
-        if escalated is None:
-            return [first, base, base, None]
-        i = bisect_left(starts, escalated)
-        return [first, base, base[:i] + [_STOP] * (n - i), [_WAIT] * i + base[i:]]
 
     def _base(self) -> list[int]:
         pause = self.pause
@@ -151,7 +105,7 @@ class TicketLife:
         after a breach leaves the breach behind (``sticky``)."""
         regimes = self.regimes
         deferred = False
-        classes = positions = None
+        kinds = measured = None
         k = -1
         for want in self._wants():
             k += 1
@@ -165,10 +119,10 @@ class TicketLife:
             if self._current_class(k) == _STOP:
                 deferred = True
                 continue
-            if classes is None:
-                classes = self._classes(self._base())
-                positions = {}  # business positions per calendar, shared by the metrics measured here
-            m = measure(current, classes[k], self.starts, at, positions, self) if classes[k] is not None else None
+            if kinds is None:
+                kinds = self._base()
+                measured = {}  # the phases measured per calendar, shared by the metrics measured here
+            m = None if k == 3 and self.escalated is None else self._measure(k, current, kinds, at, measured)
             if m is not None and m.late:
                 old = self.sticky[k]
                 self.sticky[k] = m.reached if old is None else min(old, m.reached)
@@ -184,15 +138,8 @@ class TicketLife:
             new = data["status"]
             if new == self.status:
                 return f"status stays {new}" if verbose else None
-            old, self.status = self.status, new
-            starts = self.starts  # a new phase (self._split, inlined: status events are most of a log)
-            if starts[-1] == at:
-                self.statuses[-1] = new
-            else:
-                starts.append(at)
-                self.statuses.append(new)
-            if self.deferred:
-                self._sync(at)
+            old = self.status
+            self.set_status(at, new)
             return f"status {old} -> {new}" if verbose else None
         if code == AGENT_REPLY:
             if self.replied is not None:
@@ -212,12 +159,30 @@ class TicketLife:
                 "escalated (no location yet, so no operator SLA applies so far)"
         if code == CREATED:
             raise EventError(ev.line, self.ticket_id, "type", f"ticket {self.ticket_id} is already created", "created")
-        if code == UPDATED:
-            raw = {**self.raw, **ev.data["facts"]}
-            decision = self.clock.triage(raw, ev, "facts")
-        else:  # PRIORITY
-            raw = {**self.raw, "priority_override": {"priority": ev.data["priority"], "reason": ev.data["reason"]}}
-            decision = self.clock.triage(raw, ev, "priority")
+        old = self.decision
+        self.retriage(at, code, data, ev.line)
+        return retriage_note(ev, old, self.decision) if verbose else None
+
+    def set_status(self, at: int, new: str) -> None:
+        """The status becomes ``new`` (another than the current one) at ``at``: a new phase."""
+        self.status = new
+        starts = self.starts  # self._split, inlined: status events are most of a log
+        if starts[-1] == at:
+            self.statuses[-1] = new
+        else:
+            starts.append(at)
+            self.statuses.append(new)
+        if self.deferred:
+            self._sync(at)
+
+    def retriage(self, at: int, code: int, data: Any, line: int | None) -> None:
+        """An ``updated`` or ``priority`` event at ``at``: the ticket is triaged again (``EventError``
+        naming ``line`` if the new facts are refused; then nothing changes)."""
+        raw = facts_after(self.raw, code, data)
+        self.retriaged(at, raw, self.clock.triage(raw, line, code, "facts" if code == UPDATED else "priority"))
+
+    def retriaged(self, at: int, raw: dict, decision: Any) -> None:
+        """The ticket triaged again at ``at``: ``decision`` on its facts ``raw`` from then on."""
         old = self.decision
         self.raw, self.decision = raw, decision
         if decision.priority != old.priority:
@@ -227,20 +192,72 @@ class TicketLife:
         elif not _same_regimes(old, decision):
             self._sync(at)
         # else every metric's regime key (see _wants) is unchanged: _sync would change nothing
-        return retriage_note(ev, old, decision) if verbose else None
+
+    def apply_ops(self, ats: list[int], ops: list, triaged: Iterator[tuple[dict, Any]]) -> None:
+        """Apply events already read, in order: at ``ats[i]``, ``ops[i]`` is a status (a ``status`` event),
+        ``AGENT_REPLY``, ``ESCALATED`` or ``UPDATED`` (a re-triage, whose facts and decision ``triaged``
+        gives in turn).  The same as :meth:`apply` of each (its status branch inlined), without notes."""
+        status, starts, statuses = self.status, self.starts, self.statuses
+        for at, op in zip(ats, ops):
+            if type(op) is str:
+                if op != status:
+                    self.status = status = op
+                    if starts[-1] == at:
+                        statuses[-1] = op
+                    else:
+                        starts.append(at)
+                        statuses.append(op)
+                    if self.deferred:
+                        self._sync(at)
+            elif op == AGENT_REPLY:
+                if self.replied is None:
+                    self.replied = at
+                    self._split(at)
+            elif op == ESCALATED:
+                if self.escalated is None:
+                    self.escalated = at
+                    self._split(at)
+            else:
+                raw, decision = next(triaged)
+                self.retriaged(at, raw, decision)
 
     # ---- measuring
-    def _metric(self, k: int, name: str, classes: list[int] | None, end: int, positions: dict) -> MetricClock | None:
+    def _window(self, k: int, regime: _Regime, starts: list[int]) -> tuple[int, int]:
+        """The phases metric ``k`` counts over under ``regime``: from ``lo``, stopped for good from ``hi``
+        (``lo`` past the last phase: not started)."""
+        n = len(starts)
+        lo = bisect_left(starts, regime.count_from)
+        if k == 0:
+            return lo, n if self.replied is None else bisect_left(starts, self.replied)
+        if k == 2:
+            return lo, n if self.escalated is None else bisect_left(starts, self.escalated)
+        if k == 3:
+            e = n if self.escalated is None else bisect_left(starts, self.escalated)
+            return (lo if lo > e else e), n
+        return lo, n
+
+    def _measure(self, k: int, regime: _Regime, kinds: list[int], end: int, measured: dict):
+        """Metric ``k`` under ``regime`` up to ``end``; ``measured`` keeps the phases measured per calendar."""
+        cal = regime.cal
+        starts = self.starts
+        ph = measured.get(id(cal))
+        if ph is None:
+            pos, first_yr = self.clock.positions(cal, starts, end)
+            ph = measured[id(cal)] = phases_on(pos, first_yr, kinds)
+        lo, hi = self._window(k, regime, starts)
+        return measure(regime, ph, starts, kinds, lo, hi, end, self.created_us, self.decision.created_at)
+
+    def _metric(self, k: int, name: str, kinds: list[int], end: int, measured: dict) -> MetricClock | None:
         regime = self.regimes[k]
         if regime is None:
             return None
-        if classes is None:  # the 2nd level, never escalated
+        if k == 3 and self.escalated is None:  # the 2nd level, never escalated
             target = regime.target_us
             if target is None:
                 target = days_target(regime, end)
             return _new_tuple(MetricClock, (name, "not_started", regime.target, target, 0, 0, None, None,
                                             self.sticky[k], (), regime.cal))
-        m = measure(regime, classes, self.starts, end, positions, self)
+        m = self._measure(k, regime, kinds, end, measured)
         target, elapsed, cal = m.target, m.elapsed, regime.cal
         breached = m.reached if m.late else None
         sticky = self.sticky[k]
@@ -268,85 +285,24 @@ class TicketLife:
                                         warnings, cal))
 
     def metrics_at(self, end: int) -> tuple[dict, dict | None]:
-        classes = self._classes(self._base())
-        positions: dict = {}
+        kinds = self._base()
+        measured: dict = {}
         metric = self._metric
         # a metric the ticket has no target for (a channel that promises a first reply only) is left out
         metrics = {}
         if self.regimes[0] is not None:
-            metrics["first_response"] = metric(0, "first_response", classes[0], end, positions)
+            metrics["first_response"] = metric(0, "first_response", kinds, end, measured)
         if self.regimes[1] is not None:
-            metrics["resolution"] = metric(1, "resolution", classes[1], end, positions)
+            metrics["resolution"] = metric(1, "resolution", kinds, end, measured)
         if self.regimes[2] is None:
             return metrics, None
-        return metrics, {"first_level": metric(2, "first_level", classes[2], end, positions),
-                         "second_level": metric(3, "second_level", classes[3], end, positions)}
+        return metrics, {"first_level": metric(2, "first_level", kinds, end, measured),
+                         "second_level": metric(3, "second_level", kinds, end, measured)}
 
     def finish(self, now_us: int) -> TicketClock:
         metrics, levels = self.metrics_at(now_us)
         return _new_tuple(TicketClock, (self.ticket_id, self.decision, self.status, metrics, levels, now_us,
                                         self.policy))
-
-
-def measure(regime: _Regime, classes: list[int], starts: list[int], end: int, positions: dict,
-             life: TicketLife) -> _Measure:
-    """A metric of class ``classes[i]`` over phase ``i`` (``starts[i]`` to the next start, the last to
-    ``end``), counted under ``regime``.  ``positions`` caches business positions per calendar."""
-    cal = regime.cal
-    found = positions.get(id(cal))
-    if found is None:
-        found = positions[id(cal)] = life.clock.positions(cal, starts, end)
-    pos, first_yr = found
-    count_from = regime.count_from
-    target = regime.target_us
-    elapsed = paused = 0
-    reached = stop_from = None
-    stop_index = 0
-    late = started = False
-    last = _WAIT
-    n = len(starts)
-    for i in range(n):
-        cls = classes[i]
-        if cls == _WAIT:
-            continue
-        a = starts[i]
-        if a < count_from:
-            continue
-        if not started:
-            started = True
-            if target is None:
-                target = days_target(regime, a)
-        last = cls
-        if cls == _STOP:
-            if stop_from is None:
-                stop_from, stop_index = a, i
-            continue
-        stop_from = None
-        d = pos[i + 1] - pos[i]
-        if cls == _PAUSE:
-            paused += d
-            continue
-        if reached is not None:
-            if (starts[i + 1] if i + 1 < n else end) > a:
-                late = True
-        elif elapsed + d >= target:
-            amount = target - elapsed
-            reached = cal.earliest_at(first_yr, pos[i] + amount, life.decision.created_at) if amount > 0 else a
-            late = reached < (starts[i + 1] if i + 1 < n else end)
-        elapsed += d
-    if target is None:
-        target = days_target(regime, max(count_from, life.created_us))
-    # where the clock would run on from: the stop, or the end
-    base = pos[stop_index] if stop_from is not None else pos[n]
-    return _new_tuple(_Measure, (elapsed, paused, target, reached, late, last, stop_from, started, base, first_yr))
-
-
-def days_target(regime: _Regime, start: int) -> int:
-    """The length of a 'days' target started at ``start``: calendar days keep the wall-clock time."""
-    kind, what, extra = regime.days
-    begin = regime.cal.datetime_us(start)
-    due = what.add(begin, extra) if kind == "calendar" else level_due(begin, what, extra)
-    return epoch_us(due) - start
 
 
 def _same_regimes(old, new) -> bool:
@@ -374,3 +330,27 @@ def retriage_note(ev: Event, old, decision) -> str:
         note += f"; operator SLA now {after.sla.id}" if after else "; no operator SLA now"
     return note
 
+
+
+
+def created_facts(ticket_id: str, at_text: str, data: Any, line: int | None = None) -> dict:
+    """The facts a ``created`` event (at ``at_text``, ``data`` its ``ticket``) creates a ticket with: ``id``
+    and ``created_at`` filled in from the event when absent; ``EventError`` (naming ``line``) if the ticket's
+    id is another.  ``data`` is read, never changed: copied only to fill in."""
+    raw = data if type(data) is dict else dict(data)
+    given = raw.get("id")
+    if given is None:
+        raw = {**raw, "id": ticket_id}
+    elif given != ticket_id:
+        raise EventError(line, ticket_id, "ticket.id", f"ticket id {given!r} is not the event's ticket_id "
+                         f"{ticket_id!r}", "created")
+    if "created_at" not in raw:
+        raw = {**raw, "created_at": at_text}
+    return raw
+
+
+def facts_after(raw: dict, code: int, data: Any) -> dict:
+    """A ticket's facts ``raw`` after an ``updated`` or a ``priority`` event (``code``, ``data`` the event)."""
+    if code == UPDATED:
+        return {**raw, **data["facts"]}
+    return {**raw, "priority_override": {"priority": data["priority"], "reason": data["reason"]}}

@@ -62,9 +62,18 @@ class Nesting:
         if len(parts) > 1:
             marks = b"".join(parts[0::2])  # the brackets outside strings
         opens = marks.count(b"[") + marks.count(b"{")
-        if self.depth + opens > self.limit:
-            return self._walk(piece)
-        self.depth = max(0, self.depth + opens - marks.count(b"]") - marks.count(b"}"))
+        if self.depth + opens <= self.limit:
+            depth = self.depth + opens - marks.count(b"]") - marks.count(b"}")
+        else:  # a long piece, or a deep one: follow the depth bracket by bracket
+            depth = self.depth
+            for mark in marks:
+                if mark == 91 or mark == 123:  # '[' '{'
+                    depth += 1
+                    if depth > self.limit:
+                        return self._walk(piece)  # to find where, in the piece as written
+                elif depth > 0:
+                    depth -= 1
+        self.depth = max(0, depth)
         self.in_string = len(parts) % 2 == 0  # an odd number of quotes: a string goes on
         return None
 

@@ -43,11 +43,10 @@ class Nesting:
         if not self.in_string:
             if b'"' not in piece:  # no string in it: its brackets count as they are
                 opens = piece.count(b"[") + piece.count(b"{")
-                if self.depth + opens > self.limit:
-                    return self._walk(piece)
-                self.depth = max(0, self.depth + opens - piece.count(b"]") - piece.count(b"}"))
-                return None
-            if piece[-1:] == b"\n" and BRACKET.search(piece) is None:
+                if self.depth + opens <= self.limit:
+                    self.depth = max(0, self.depth + opens - piece.count(b"]") - piece.count(b"}"))
+                    return None  # (else: bracket by bracket, below)
+            elif piece[-1:] == b"\n" and BRACKET.search(piece) is None:
                 return None  # a whole line without brackets (a JSON string never holds a newline)
         marks = piece
         if b"\\" in marks:  # escapes out: an escaped backslash, then an escaped quote

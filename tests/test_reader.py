@@ -193,7 +193,7 @@ def test_escapes_cut_by_the_64_kib_pieces_of_a_long_line():
 
 @pytest.mark.parametrize("depth", [1025, 20_000, 200_000])
 def test_an_array_nested_too_deeply_is_refused_at_once_and_what_came_before_is_kept(depth):
-    """yajl's cost grows with the square of the depth (200,000 '[' never finished): past orjson's
+    """yajl's cost grows with the square of the depth (200,000 '[' took 22 s): past orjson's
     1,024 levels, as in JSONL, the element is an error naming its line and index, and the array ends."""
     data = b'[{"id": "A"},\n{"id": "B"}, ' + b"[" * depth + b"]" * depth + b', {"id": "C"}]\n'
     items = _read(data, "json")

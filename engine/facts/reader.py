@@ -21,7 +21,8 @@ UTF-8 byte order mark is accepted and stripped.
   its size, flat memory, each element with its index and the line it starts on.
   A syntax error ends the array: one error record says where, since nothing
   after it can be delimited.  So does nesting deeper than ``MAX_DEPTH``, found
-  ahead of the parser (``nesting.py``: yajl's time grows with the square of the depth).  Any other JSON document is read whole (at most
+  ahead of the parser (``nesting.py``: yajl's time grows with the square of
+  the depth).  Any other JSON document is read whole (at most
   ``MAX_DOCUMENT_BYTES``).
 * YAML is read whole (at most ``MAX_YAML_BYTES``) with the hostile-input-safe
   policy reader: no aliases, no tags, no duplicate keys.
@@ -389,8 +390,10 @@ class _JsonArray:
             return chunk
         if not chunk.endswith(b"\n"):
             chunk = self._uncut(chunk)
+        # a whole line without brackets leaves the depth as it is (a JSON string never holds a
+        # newline): most lines of an indented array are skipped here, without a call
         if self.nesting.in_string or _BRACKET.search(chunk) is not None or not chunk.endswith(b"\n"):
-            cut = self.nesting.feed(chunk)  # (a whole line without brackets leaves the depth as it is)
+            cut = self.nesting.feed(chunk)
             if cut is not None:  # the parser gets what comes before the bracket too deep, then stops
                 self.too_deep = True
                 chunk = chunk[:cut]

@@ -97,3 +97,20 @@ def test_text_that_is_not_valid_unicode_cannot_be_written(policies):
     decision = policies.evaluate({"id": "T-1", "created_at": CREATED})
     with pytest.raises(TypeError):
         decision._replace(ticket_id="\ud800").to_json()
+
+
+def test_pieces_cached_by_value_belong_to_their_values(policies):
+    """The JSON around a decision's own fields is cached by the values it holds: decisions that differ
+    in any of them (rules, calendar, targets, route, review) each get their own, and a field that
+    cannot be a key (a list) is written as well."""
+    decision = policies.evaluate({"id": "T-1", "created_at": CREATED})
+    variants = [decision._replace(priority="P1"), decision._replace(decided_by="other-rule"),
+                decision._replace(matched_rules=("a", "b")), decision._replace(calendar="elsewhere"),
+                decision._replace(target_set="channel"), decision._replace(route="route-1"),
+                decision._replace(matched_rules=["a", "b"]), decision]
+    for variant in variants + variants:  # the second time from the cache
+        _same(variant)
+    review = next(d.review for d in policies.evaluate_many(make_tickets(500, seed=3))
+                  if isinstance(d, Decision) and d.review is not None)
+    _same(decision._replace(review=review))
+    _same(decision._replace(review=review._replace(missing=("extent",))))

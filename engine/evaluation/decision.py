@@ -52,7 +52,9 @@ def _whole_minute_offsets(tz: Any) -> bool:
 
 
 _REVIEW: dict = {}    # Review -> its JSON, as a fragment
-_POLICY: dict = {}    # id(policy) -> (policy, its JSON as a fragment)
+_POLICY: dict = {}    # id(policy) -> (policy, its JSON as a fragment, and as the end of a line)
+_HEADS: dict = {}     # (priority, rules_priority, decided_by, matched_rules, calendar) -> their JSON in a line
+_MIDDLES: dict = {}   # (targets, route, review) -> their JSON in a line
 _SLA: dict = {}       # id(sla) -> (sla, its id, name and default, the JSON of its contact as a fragment)
 _ZONES: dict = {}     # id(tzinfo) -> (tzinfo, whether orjson writes its datetimes as isoformat does)
 _json = orjson.dumps
@@ -90,6 +92,36 @@ def _operator_record(op: OperatorDeadlines) -> dict:
     return {"id": found[1], "name": found[2], "default": found[3], "flagged": flagged, "location_id": location_id,
             "known_location": known, "first_level_due": first, "second_level_due": second, "total_due": total,
             "contact": found[4]}
+
+
+def _review_json(review: Review | None) -> _Fragment | None:
+    """The review's JSON, as a fragment (cached: reviews repeat from ticket to ticket)."""
+    if review is None:
+        return None
+    found = _REVIEW.get(review)
+    if found is None:
+        found = _cached(_REVIEW, review, lambda: _Fragment(_dumps(review.to_dict())))
+    return found
+
+
+def _policy_pieces(policy: Mapping[str, Any]) -> tuple[_Fragment, bytes]:
+    """The policy record's JSON as a fragment, and as the end of a decision's line."""
+    text = _dumps({"digest": policy["digest"], "revision": policy["revision"], "documents": list(policy["documents"])})
+    return _Fragment(text), b',"policy":' + text + b"}"
+
+
+def _head(priority: str, rules_priority: str, decided_by: str | None, matched_rules: tuple, calendar: str) -> bytes:
+    """The JSON of a decision without override from after its ticket id up to its due dates (``_HEADS``)."""
+    text = _json({"priority": priority, "rules_priority": rules_priority, "decided_by": decided_by,
+                  "matched_rules": matched_rules, "override": None, "calendar": calendar})
+    return _cached(_HEADS, (priority, rules_priority, decided_by, matched_rules, calendar),
+                   lambda: b"," + text[1:-1] + b",")
+
+
+def _middle(target_set: str, route: str | None, review: Review | None) -> bytes:
+    """The JSON of a decision from after its due dates up to its operator deadlines (``_MIDDLES``)."""
+    text = _json({"targets": target_set, "route": route, "review": _review_json(review)})
+    return _cached(_MIDDLES, (target_set, route, review), lambda: b"," + text[1:-1] + b',"operator_sla":')
 
 
 @dataclass(frozen=True)
@@ -152,36 +184,44 @@ class Decision(NamedTuple):
 
     def to_json(self) -> bytes:
         """The decision as one line of compact JSON, UTF-8, without the newline: the values of
-        :meth:`to_dict`, in the same order, written by one ``orjson.dumps`` of the fields as they
-        are (datetimes included); the review and the policy record, which repeat from ticket to
-        ticket, are serialised once and cached.
+        :meth:`to_dict`, in the same order.  The fields that come from the policy repeat from ticket
+        to ticket: their JSON is made once and cached, in pieces, and only the ticket's id, its due
+        dates and its operator deadlines are written per ticket, by orjson (datetimes as they are).
+        A decision with an override is written by one ``orjson.dumps`` of its fields.
 
         A string that is not valid Unicode raises ``TypeError`` (evaluation refuses tickets with such
         text, so only a hand-built decision can have one)."""
         # one unpacking: reading a dozen fields by name costs more than the rest of the method
         (ticket_id, priority, rules_priority, decided_by, matched_rules, override, calendar, _, response, resolution,
          _, _, operator, policy, target_set, route, review, _) = self
-        if review is None:
-            review_json = None
-        else:
-            review_json = _REVIEW.get(review)
-            if review_json is None:
-                review_json = _cached(_REVIEW, review, lambda: _Fragment(_dumps(review.to_dict())))
-        found = _POLICY.get(id(policy))
-        if found is None or found[0] is not policy:
-            found = _by_identity(_POLICY, policy, lambda: (_Fragment(_dumps(
-                {"digest": policy["digest"], "revision": policy["revision"], "documents": list(policy["documents"])})),))
         zone = _ZONES.get(id(response.tzinfo))
         if zone is None or zone[0] is not response.tzinfo or not zone[1] or \
                 (resolution is not None and resolution.tzinfo is not response.tzinfo):  # not the common case
             response = _datetime_value(response)
             resolution = None if resolution is None else _datetime_value(resolution)
+        found = _POLICY.get(id(policy))
+        if found is None or found[0] is not policy:
+            found = _by_identity(_POLICY, policy, lambda: _policy_pieces(policy))
+        if not override:  # the common case: the fields the policy gives are written from cached pieces
+            try:
+                head = _HEADS.get((priority, rules_priority, decided_by, matched_rules, calendar))
+                if head is None:
+                    head = _head(priority, rules_priority, decided_by, matched_rules, calendar)
+                middle = _MIDDLES.get((target_set, route, review))
+                if middle is None:
+                    middle = _middle(target_set, route, review)
+            except TypeError:  # a hand-built decision with a field that cannot be a key
+                pass
+            else:
+                return b"".join((b'{"ticket_id":', _json(ticket_id), head,
+                                 _json({"response_due": response, "resolution_due": resolution})[1:-1], middle,
+                                 b"null" if operator is None else _json(_operator_record(operator)), found[2]))
         return _json({"ticket_id": ticket_id, "priority": priority, "rules_priority": rules_priority,
                       "decided_by": decided_by, "matched_rules": matched_rules,
                       "override": dict(override) if override else None, "calendar": calendar,
                       "response_due": response, "resolution_due": resolution, "targets": target_set, "route": route,
-                      "review": review_json, "operator_sla": None if operator is None else _operator_record(operator),
-                      "policy": found[1]})
+                      "review": _review_json(review),
+                      "operator_sla": None if operator is None else _operator_record(operator), "policy": found[1]})
 
     def to_dict(self) -> dict:
         """The decision as ``triage evaluate`` prints it (JSON-ready; datetimes ISO 8601 with offset)."""

@@ -1,5 +1,7 @@
+import atexit
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,12 @@ from hypothesis import settings
 settings.register_profile("ci", max_examples=100)  # Hypothesis' own default: counts stay as written
 settings.register_profile("dev", max_examples=10)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# what the holidays package answers is remembered on disk (engine/calendar/holiday_store.py): the tests,
+# and the commands they start, keep it in a directory of their own, which starts empty
+if "TRIAGE_CACHE_DIR" not in os.environ:
+    os.environ["TRIAGE_CACHE_DIR"] = tempfile.mkdtemp(prefix="triage-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["TRIAGE_CACHE_DIR"], True)
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"

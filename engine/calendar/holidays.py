@@ -10,21 +10,33 @@ silently returns no holidays, which would turn holidays into working days.
 """
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Mapping
-
-import holidays as _holidays
+from typing import Any, Mapping
 
 from ..core.errors import CalendarError, Problem
 from ..core.suggest import did_you_mean
+from .holiday_store import days_json, remembered
 
 MIN_YEAR = 1970
 MAX_YEAR = 2100
 DEFAULT_CATEGORIES = ("public",)
+
+
+def _package() -> Any:
+    """The ``holidays`` package, imported when first needed: what it answers is remembered on disk
+    (:mod:`engine.calendar.holiday_store`), so most runs never import it."""
+    import holidays
+
+    return holidays
+
+
+def _key(*parts: Any) -> str:
+    return json.dumps(parts, ensure_ascii=False)
 
 
 @lru_cache(maxsize=1)
@@ -32,17 +44,22 @@ def supported_countries() -> frozenset[str]:
     """The country codes ``holidays`` knows (ISO alpha-2, and aliases such as alpha-3), read from its
     registry: ``list_supported_countries()`` imports every country's module to list subdivisions too,
     which took a third of the command line's start-up (subdivisions come from ``country_info``)."""
-    loader = getattr(_holidays.registry, "EntityLoader", None)
+    return frozenset(remembered(_key("countries"), lambda: sorted(_country_codes())))
+
+
+def _country_codes() -> Any:
+    holidays = _package()
+    loader = getattr(holidays.registry, "EntityLoader", None)
     if loader is not None and hasattr(loader, "get_country_codes"):
-        return frozenset(loader.get_country_codes(include_aliases=True))
-    return frozenset(_holidays.list_supported_countries())
+        return loader.get_country_codes(include_aliases=True)
+    return holidays.list_supported_countries()
 
 
 @lru_cache(maxsize=1)
 def _country_names() -> Mapping[str, str]:
     """Lower-case English country name -> alpha-2 code, for "did you mean" only."""
     names: dict[str, str] = {}
-    for module, entry in getattr(_holidays.registry, "COUNTRIES", {}).items():
+    for module, entry in getattr(_package().registry, "COUNTRIES", {}).items():
         class_name, alpha2 = entry[0], entry[1]
         names[module.replace("_", " ")] = alpha2
         names[class_name.lower()] = alpha2
@@ -74,17 +91,17 @@ def country_info(country: str) -> tuple[tuple[str, ...], Mapping[str, str], tupl
     """
     if country not in supported_countries():
         raise CalendarError(f"unknown holiday country {country!r}")
-    probe = _holidays.country_holidays(country)
-    aliases = dict(getattr(probe, "subdivisions_aliases", {}) or {})
+    subdivisions, aliases, categories, first, last = remembered(_key("country", country),
+                                                                lambda: _ask_country(country))
+    return tuple(subdivisions), MappingProxyType(dict(aliases)), tuple(categories), first, last
+
+
+def _ask_country(country: str) -> list:
+    probe = _package().country_holidays(country)
+    aliases = {str(k): str(v) for k, v in (getattr(probe, "subdivisions_aliases", {}) or {}).items()}
     first = max(MIN_YEAR, int(getattr(probe, "start_year", MIN_YEAR)))
     last = min(MAX_YEAR, int(getattr(probe, "end_year", MAX_YEAR)))
-    return (
-        tuple(probe.subdivisions),
-        MappingProxyType(aliases),
-        tuple(probe.supported_categories),
-        first,
-        last,
-    )
+    return [list(probe.subdivisions), aliases, list(probe.supported_categories), first, last]
 
 
 def read_holiday_country(block: Mapping) -> tuple[tuple[str | None, str | None, tuple[str, ...]], list[Problem]]:
@@ -195,17 +212,15 @@ class HolidaySource:
             country_info(self.country)  # raises CalendarError for an unknown country
             language = "en_US" if "en_US" in _supported_languages(self.country) else None
             try:
-                country_days = _holidays.country_holidays(
-                    self.country,
-                    subdiv=self.subdivision,
-                    years=year,
-                    categories=self.categories,
-                    language=language,
-                )
+                country_days = remembered(
+                    _key("days", self.country, self.subdivision, self.categories, language, year),
+                    lambda: days_json(_package().country_holidays(
+                        self.country, subdiv=self.subdivision, years=year, categories=self.categories,
+                        language=language)))
             except (NotImplementedError, ValueError, KeyError) as exc:
                 raise CalendarError(f"holidays for {self.country!r}: {exc}") from None
-            for day, name in country_days.items():
-                names.setdefault(day, []).append(str(name))
+            for day, name in country_days:
+                names.setdefault(date.fromisoformat(day), []).append(name)
         for (month, day), labels in self.include_recurring.items():
             if month == 2 and day == 29 and not _is_leap(year):
                 continue
@@ -221,7 +236,8 @@ class HolidaySource:
 
 @lru_cache(maxsize=64)
 def _supported_languages(country: str) -> tuple[str, ...]:
-    return tuple(getattr(_holidays.country_holidays(country), "supported_languages", ()) or ())
+    return tuple(remembered(_key("languages", country), lambda: list(
+        getattr(_package().country_holidays(country), "supported_languages", ()) or ())))
 
 
 def _is_leap(year: int) -> bool:

@@ -1,0 +1,105 @@
+"""What the ``holidays`` package answers is remembered on disk: a later run gets the same holidays
+without importing the package, and a cache that is missing, broken, unwritable or switched off
+never changes an answer."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+# Each run asks about a few countries and years, and says whether it imported the package.
+PROBE = r"""
+import json, sys
+from engine.calendar.holidays import HolidaySource, country_info, supported_countries, _supported_languages
+answers = {"codes": ["DK" in supported_countries(), "XX" in supported_countries(), "USA" in supported_countries()],
+           "de": [list(country_info("DE")[0])[:5], dict(country_info("DE")[1]), list(country_info("DE")[2]),
+                  *country_info("DE")[3:]],
+           "languages": list(_supported_languages("DE"))}
+for name, source in {"DK": HolidaySource("DK"), "DE-BY": HolidaySource("DE", "BY"),
+                     "US": HolidaySource("US", None, ("public", "unofficial"))}.items():
+    for year in (2024, 2025):
+        answers[f"{name} {year}"] = {day.isoformat(): text for day, text in source.for_year(year).items()}
+answers["imported"] = "holidays" in sys.modules
+print(json.dumps(answers))
+"""
+
+
+def _run(cache: str | None) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("TRIAGE_CACHE_DIR", "XDG_CACHE_HOME")}
+    if cache is not None:
+        env["TRIAGE_CACHE_DIR"] = cache
+    done = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def _package_answers() -> dict:
+    """The same answers straight from the package, in this process."""
+    import holidays
+
+    out = {}
+    for name, (country, subdiv, categories) in {"DK": ("DK", None, ("public",)), "DE-BY": ("DE", "BY", ("public",)),
+                                                "US": ("US", None, ("public", "unofficial"))}.items():
+        for year in (2024, 2025):
+            days = holidays.country_holidays(country, subdiv=subdiv, years=year, categories=categories,
+                                             language="en_US")
+            out[f"{name} {year}"] = {day.isoformat(): str(text) for day, text in sorted(days.items())}
+    return out
+
+
+@pytest.mark.slow
+def test_a_second_run_answers_the_same_without_importing_the_package(tmp_path):
+    first = _run(str(tmp_path))
+    assert first.pop("imported") is True
+    assert list(tmp_path.glob("holidays-*.json"))
+    second = _run(str(tmp_path))
+    assert second.pop("imported") is False
+    assert second == first
+    assert first["codes"] == [True, False, True]
+    package = _package_answers()
+    assert {k: v for k, v in first.items() if k in package} == package
+    assert "2024-12-25" in first["DK 2024"] and "2024-11-28" in first["US 2024"]  # Christmas; Thanksgiving
+
+
+@pytest.mark.slow
+def test_a_broken_or_unwritable_cache_changes_no_answer(tmp_path):
+    reference = _run("")
+    assert reference.pop("imported") is True
+    # switched off: nothing is written
+    assert not list(tmp_path.iterdir())
+    # a file that is not JSON, or JSON of another shape: ignored, and replaced by a good one
+    for text in ("{not json", json.dumps({"format": 1, "identity": "other", "answers": {"x": 1}}), "\udcff"):
+        folder = tmp_path / f"broken{len(list(tmp_path.iterdir()))}"
+        folder.mkdir()
+        _run(str(folder))  # makes the file, under the name the installed package gets
+        (cache_file,) = folder.glob("holidays-*.json")
+        cache_file.write_text(text, encoding="utf-8", errors="surrogateescape")
+        again = _run(str(folder))
+        again.pop("imported")
+        assert again == reference
+        assert json.loads(cache_file.read_text(encoding="utf-8"))["format"] == 1
+    # a cache directory that cannot be made (a file is in its way)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    unwritable = _run(str(blocker / "cache"))
+    assert unwritable.pop("imported") is True
+    assert unwritable == reference
+
+
+def test_the_cache_directory_follows_the_environment(monkeypatch, tmp_path):
+    from engine.calendar.holiday_store import cache_dir
+
+    monkeypatch.setenv("TRIAGE_CACHE_DIR", str(tmp_path))
+    assert cache_dir() == tmp_path
+    monkeypatch.setenv("TRIAGE_CACHE_DIR", "")
+    assert cache_dir() is None
+    monkeypatch.delenv("TRIAGE_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_dir() == tmp_path / "xdg" / "triage"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert cache_dir() == Path.home() / ".cache" / "triage"

@@ -16,7 +16,7 @@ settings.register_profile("ci", max_examples=100)  # Hypothesis' own default: co
 settings.register_profile("dev", max_examples=10)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-# what the holidays package answers is remembered on disk (engine/calendar/holiday_store.py): the tests,
+# what the holidays package answers is remembered on disk (engine/core/store.py): the tests,
 # and the commands they start, keep it in a directory of their own, which starts empty
 if "TRIAGE_CACHE_DIR" not in os.environ:
     os.environ["TRIAGE_CACHE_DIR"] = tempfile.mkdtemp(prefix="triage-test-cache-")

@@ -10,17 +10,20 @@ silently returns no holidays, which would turn holidays into working days.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 import threading
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
 from ..core.errors import CalendarError, Problem
 from ..core.suggest import did_you_mean
-from .holiday_store import days_json, remembered
+from ..core.store import Store
 
 MIN_YEAR = 1970
 MAX_YEAR = 2100
@@ -29,10 +32,37 @@ DEFAULT_CATEGORIES = ("public",)
 
 def _package() -> Any:
     """The ``holidays`` package, imported when first needed: what it answers is remembered on disk
-    (:mod:`engine.calendar.holiday_store`), so most runs never import it."""
+    (:data:`STORE`), so most runs never import it."""
     import holidays
 
     return holidays
+
+
+def _package_identity() -> str | None:
+    """The installed ``holidays``: its version and location, found without importing it."""
+    try:
+        spec = importlib.util.find_spec("holidays")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.origin:
+        return None
+    package = Path(spec.origin).parent
+    try:
+        versions = sorted(entry.name for entry in os.scandir(package.parent)
+                          if entry.name.startswith("holidays-") and entry.name.endswith((".dist-info", ".egg-info")))
+        stamp = (package / "registry.py").stat().st_mtime_ns
+    except OSError:
+        return None
+    return f"{','.join(versions)}|{package}|{stamp}"
+
+
+STORE = Store("holidays", _package_identity)  # what the package answered, by question
+remembered = STORE.remembered
+
+
+def _days_json(days: Mapping[date, Any]) -> list[list[str]]:
+    """A year's holidays from the package as stored: ``[[iso date, name], ...]`` in its order."""
+    return [[day.isoformat(), str(name)] for day, name in days.items()]
 
 
 def _key(*parts: Any) -> str:
@@ -214,7 +244,7 @@ class HolidaySource:
             try:
                 country_days = remembered(
                     _key("days", self.country, self.subdivision, self.categories, language, year),
-                    lambda: days_json(_package().country_holidays(
+                    lambda: _days_json(_package().country_holidays(
                         self.country, subdiv=self.subdivision, years=year, categories=self.categories,
                         language=language)))
             except (NotImplementedError, ValueError, KeyError) as exc:

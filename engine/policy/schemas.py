@@ -8,6 +8,7 @@ offending node and whose message says what to write instead.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from functools import lru_cache
@@ -17,6 +18,7 @@ import fastjsonschema
 
 from ..core.errors import Problem, TriageError
 from ..core.resources import schemas_dir
+from ..core.store import Store
 from ..core.suggest import did_you_mean, hint
 
 if TYPE_CHECKING:  # jsonschema is imported when a document fails the fast check (about 40 ms)
@@ -148,13 +150,40 @@ def _const_as_enum(node: Any, names: bool = False) -> Any:
     return out
 
 
+@lru_cache(maxsize=None)
+def _schema_digest(kind: str) -> str:
+    return hashlib.sha256(json.dumps(schema(kind), sort_keys=True).encode()).hexdigest()
+
+
+def _verdicts_identity() -> str:
+    return f"fastjsonschema {fastjsonschema.VERSION}|{_CHECK_VERSION}"
+
+
+_CHECK_VERSION = 1  # how fast_validator builds a check from a schema: count up when that changes
+VERDICTS = Store("schema-verdicts", _verdicts_identity)  # documents the fast check found valid
+
+
+def _is_valid(kind: str, doc: Any) -> bool:
+    """The fast check's verdict on ``doc``.  A valid document is remembered on disk by its schema's and
+    its own digest (``repr`` tells every value type the YAML reader makes apart), so a later run
+    that reads the same policy neither checks nor compiles the check (about 30 ms for the shipped set)."""
+    key = f"{kind}|{_schema_digest(kind)}|{hashlib.sha256(repr(doc).encode('utf-8', 'surrogatepass')).hexdigest()}"
+    try:
+        return VERDICTS.remembered(key, lambda: _passes(kind, doc))
+    except fastjsonschema.JsonSchemaException:
+        return False
+
+
+def _passes(kind: str, doc: Any) -> bool:
+    """True if the fast check passes ``doc``; it raises ``JsonSchemaException`` otherwise."""
+    fast_validator(kind)(doc)
+    return True
+
+
 def schema_problems(kind: str, doc: Any, implicit_bools: dict | None = None) -> Iterator[Problem]:
     """Validate one document against its kind's schema; yield located-by-path problems."""
-    try:
-        fast_validator(kind)(doc)
+    if _is_valid(kind, doc):
         return
-    except fastjsonschema.JsonSchemaException:
-        pass
     for error in validator(kind).iter_errors(doc):
         yield from _to_problems(error, implicit_bools or {})
 

@@ -92,7 +92,7 @@ def test_a_broken_or_unwritable_cache_changes_no_answer(tmp_path):
 
 
 def test_the_cache_directory_follows_the_environment(monkeypatch, tmp_path):
-    from engine.calendar.holiday_store import cache_dir
+    from engine.core.store import cache_dir
 
     monkeypatch.setenv("TRIAGE_CACHE_DIR", str(tmp_path))
     assert cache_dir() == tmp_path
@@ -103,3 +103,41 @@ def test_the_cache_directory_follows_the_environment(monkeypatch, tmp_path):
     assert cache_dir() == tmp_path / "xdg" / "triage"
     monkeypatch.delenv("XDG_CACHE_HOME")
     assert cache_dir() == Path.home() / ".cache" / "triage"
+
+
+VERDICT_PROBE = r"""
+import json, sys
+from engine import PolicySet, PolicyError
+from engine.policy.schemas import fast_validator
+try:
+    PolicySet.load(sys.argv[1])
+    outcome = "loaded"
+except PolicyError as exc:
+    outcome = str(exc)
+print(json.dumps({"outcome": outcome, "compiled": fast_validator.cache_info().currsize}))
+"""
+
+
+def _load(policies: Path, cache: Path) -> dict:
+    env = dict(os.environ, TRIAGE_CACHE_DIR=str(cache))
+    done = subprocess.run([sys.executable, "-c", VERDICT_PROBE, str(policies)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.mark.slow
+def test_a_valid_policy_is_checked_once_and_an_invalid_one_every_time(policy_copy, tmp_path):
+    cache = tmp_path / "cache"
+    first = _load(policy_copy, cache)
+    assert first["outcome"] == "loaded" and first["compiled"] >= 6  # a check per kind in the shipped set
+    assert _load(policy_copy, cache) == {"outcome": "loaded", "compiled": 0}  # remembered: nothing compiled
+    # an edit the schema refuses: refused on every run, never remembered
+    targets = policy_copy / "priorities.yaml"
+    targets.write_text(targets.read_text().replace("4 business_hours", "4 business_hourz", 1))
+    for _ in range(2):
+        found = _load(policy_copy, cache)
+        assert found["outcome"] != "loaded" and "business_hourz" in found["outcome"]
+    # the edit undone: the remembered verdicts hold again
+    targets.write_text(targets.read_text().replace("4 business_hourz", "4 business_hours", 1))
+    assert _load(policy_copy, cache) == {"outcome": "loaded", "compiled": 0}

@@ -141,3 +141,34 @@ def test_a_valid_policy_is_checked_once_and_an_invalid_one_every_time(policy_cop
     # the edit undone: the remembered verdicts hold again
     targets.write_text(targets.read_text().replace("4 business_hourz", "4 business_hours", 1))
     assert _load(policy_copy, cache) == {"outcome": "loaded", "compiled": 0}
+
+
+def test_a_store_remembers_across_processes_and_stays_small(monkeypatch, tmp_path):
+    from engine.core import store as store_module
+    from engine.core.store import Store
+
+    monkeypatch.setenv("TRIAGE_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(store_module, "MAX_ANSWERS", MAX_ANSWERS := 50)
+    asked = []
+
+    def ask(key):
+        asked.append(key)
+        return {"answer": key}
+
+    store = Store("answers", lambda: "version 1")
+    assert store.remembered("a", lambda: ask("a")) == {"answer": "a"}
+    assert store.remembered("a", lambda: ask("a")) == {"answer": "a"}
+    again = Store("answers", lambda: "version 1")  # as a later run: reads the file
+    assert again.remembered("a", lambda: ask("a")) == {"answer": "a"}
+    assert asked == ["a"]
+    other = Store("answers", lambda: "version 2")  # what the answers depend on changed: a file of its own
+    assert other.remembered("a", lambda: ask("a")) == {"answer": "a"} and asked == ["a", "a"]
+    assert len(list(tmp_path.glob("answers-*.json"))) == 2
+    with pytest.raises(ZeroDivisionError):  # a question that fails is not remembered
+        store.remembered("b", lambda: 1 / 0)
+    for i in range(MAX_ANSWERS + 10):
+        store.remembered(f"k{i}", lambda: i)
+    store.forget()
+    (path,) = [p for p in tmp_path.glob("answers-*.json") if f'"k{MAX_ANSWERS + 9}"' in p.read_text()]
+    assert len(json.loads(path.read_text())["answers"]) <= MAX_ANSWERS
+    assert store.remembered(f"k{MAX_ANSWERS + 9}", lambda: None) == MAX_ANSWERS + 9

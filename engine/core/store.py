@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 _FORMAT = 1
-MAX_ANSWERS = 20_000  # a file that grew past this starts afresh (policies edited many times over)
+MAX_ANSWERS = 2_000  # a file that grew past this starts afresh (policies edited many times): it stays small to read
 
 
 def cache_dir() -> Path | None:

@@ -13,7 +13,7 @@ import threading
 from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -27,6 +27,7 @@ from ..policy.versions import change_dates
 
 _PLAN_CACHE_SIZE = 8192
 _OUTCOME_CACHE_SIZE = 65536
+_NO_DUES = (None, None)
 _new_tuple = tuple.__new__  # builds a Decision from its fields in order, without its Python __new__
 
 
@@ -153,6 +154,20 @@ def _check_years(facts: Mapping[str, Any]) -> None:
             raise _date_problem(name, value, (_FIRST_YEAR, _LAST_YEAR), facts.get("id"))
 
 
+def _window(calendar: Any, durations: tuple) -> tuple[datetime, datetime] | None:
+    """From the start of the calendar's second supported year to the start of its last but one, if
+    ``durations`` can be counted from the end of that; else None."""
+    first, last = calendar.years
+    low, high = datetime(first + 1, 1, 1, tzinfo=UTC), datetime(last - 1, 1, 1, tzinfo=UTC)
+    if high <= low:
+        return None
+    try:
+        calendar.add_many(high, durations)
+    except (CalendarError, OverflowError):
+        return None
+    return low, high
+
+
 def _range_reason(exc: Exception) -> str:
     """The calendar's own message; Python's date overflow in words."""
     if isinstance(exc, OverflowError):
@@ -185,6 +200,7 @@ class Evaluator:
         self._period_plans: dict[int, _Plan] = {}  # index in _changes -> the plan (at most one per change)
         # per triage version: the free-text facts, whose values must be valid Unicode
         self._text = {id(triage): _text_facts(triage) for triage in versions}
+        self._windows: dict[int, tuple] = {}  # id(_Due) -> (_Due, window of creation instants, see _countable)
 
     # ------------------------------------------------------------------ plans
     def _plan(self, day: date) -> _Plan:
@@ -283,7 +299,10 @@ class Evaluator:
             raise bad_text
         return facts, plan, triage.evaluator.match_and_review(facts)
 
-    def evaluate(self, ticket: Any) -> Decision:
+    def _settled(self, ticket: Any) -> tuple:
+        """``(facts, plan, outcome, priority, rank, due, review candidate)``: the ticket validated and matched
+        (the fused fast path first), its priority picked (an override wins) and its targets found.  Raises
+        ``TicketError`` naming what is wrong, ``TriageError`` if the priority has no targets."""
         # the common ticket (one TriagePolicy version, ASCII text, dates within the supported years):
         # validated and matched in one generated pass (engine.rules.fastpath); else None
         found = self._matching.fused(ticket)
@@ -302,48 +321,90 @@ class Evaluator:
         outcome = outcomes.get(matched)
         if outcome is None:
             outcome = remember(outcomes, matched, _decide(plan, matched), _OUTCOME_CACHE_SIZE)
-        rules_priority, decided_by, matched_rules, targets, route, rank, due = outcome
+        rank, due = outcome.rank, outcome.due
 
         override = facts.get("priority_override")
         if override:
             priority = override["priority"]
-            rank, due = _RANK[priority], plan.due[targets].get(priority)
+            rank, due = _RANK[priority], plan.due[outcome.targets].get(priority)
         else:
-            priority = rules_priority
+            priority = outcome.rules_priority
         if due is None:
-            raise TriageError(f"no targets for {priority} in PriorityTargets {targets!r} "
+            raise TriageError(f"no targets for {priority} in PriorityTargets {outcome.targets!r} "
                               f"on {created_at.date()}")
-        calendar, target = due.calendar, due.target
         if escalated_at is not None and escalated_at < created_at:
             raise TicketError([Problem(f"escalated_at {escalated_at.isoformat()} is before created_at "
                                        f"{created_at.isoformat()}", ("escalated_at",), field="escalated_at")],
                               ticket_id=facts["id"])
+        return facts, plan, outcome, priority, rank, due, candidate
+
+    @staticmethod
+    def _dues(due: _Due, facts: dict) -> tuple:
+        """The response and resolution due dates of ``due``'s target from the ticket's creation."""
+        created_at = facts["created_at"]
+        calendar = due.calendar
         try:
-            dues = calendar.add_many(created_at, target.durations)
+            return calendar.add_many(created_at, due.target.durations)
         except (CalendarError, OverflowError) as exc:  # e.g. 2100-12-31 + 20 business_days, or a year 1969 here
             raise _date_problem("created_at", created_at, calendar.years, facts["id"],
                                 f"its due dates cannot be counted: {_range_reason(exc)}") from None
-        response_due = dues[0]
-        resolution_due = dues[1] if len(dues) > 1 else None
 
-        operator = None
-        record = due.record
+    @staticmethod
+    def _operator(plan: _Plan, due: _Due, facts: dict, count: bool) -> tuple:
+        """(the operator SLA part or None, the policy record); its deadlines only with ``count`` (else
+        None, but ``TicketError`` all the same if they could not be counted)."""
         location_id = facts.get("location_id")
-        if location_id is not None and plan.operator is not None:
-            try:
-                operator = plan.operator.deadlines(location_id, created_at, escalated_at)
-            except (CalendarError, OverflowError) as exc:
-                field, value = ("escalated_at", escalated_at) if escalated_at is not None else \
-                    ("created_at", created_at)
-                raise _date_problem(field, value, calendar.years, facts["id"],
-                                    f"its operator deadlines cannot be counted: {_range_reason(exc)}") from None
-            record = due.record_with_operator
+        if location_id is None or plan.operator is None:
+            return None, due.record
+        created_at, escalated_at = facts["created_at"], facts.get("escalated_at")
+        try:
+            operator = plan.operator.deadlines(location_id, created_at, escalated_at, count)
+        except (CalendarError, OverflowError) as exc:
+            field, value = ("escalated_at", escalated_at) if escalated_at is not None else ("created_at", created_at)
+            raise _date_problem(field, value, due.calendar.years, facts["id"],
+                                f"its operator deadlines cannot be counted: {_range_reason(exc)}") from None
+        return operator, due.record_with_operator
 
+    @staticmethod
+    def _decision(facts: dict, outcome: _Outcome, priority: str, rank: int, due: _Due, candidate: Any,
+                  dues: tuple, operator: Any, record: Mapping[str, Any]) -> Decision:
+        override = facts.get("priority_override")
         review = candidate if candidate is not None and candidate.rank < rank else None
+        calendar, target = due.calendar, due.target
         # Decision(...) by keyword is a Python-level call; the tuple is built directly, in field order
         return _new_tuple(Decision, (
-            facts["id"], priority, rules_priority, decided_by, matched_rules,
+            facts["id"], priority, outcome.rules_priority, outcome.decided_by, outcome.matched_rules,
             MappingProxyType(dict(override)) if override else None,
-            calendar.name, created_at, response_due, resolution_due,
-            target.response_text, target.resolution_text, operator, record, targets, route, review, calendar,
+            calendar.name, facts["created_at"], dues[0], dues[1] if len(dues) > 1 else None,
+            target.response_text, target.resolution_text, operator, record, outcome.targets, outcome.route, review,
+            calendar,
         ))
+
+    def evaluate(self, ticket: Any) -> Decision:
+        facts, plan, outcome, priority, rank, due, candidate = self._settled(ticket)
+        dues = self._dues(due, facts)
+        operator, record = self._operator(plan, due, facts, True)
+        return self._decision(facts, outcome, priority, rank, due, candidate, dues, operator, record)
+
+    def triage(self, ticket: Any) -> Decision:
+        """What :meth:`evaluate` decides, without counting due dates: the same priority, rules, calendar,
+        targets, route, review, operator SLA and policy record, but ``response_due`` and ``resolution_due``
+        None, and the operator SLA's deadlines None (the SLA clock counts its own).  The same errors as
+        :meth:`evaluate`, a ticket whose due dates could not be counted included: they are counted only
+        where they might not be (near the ends of the calendar's supported years)."""
+        facts, plan, outcome, priority, rank, due, candidate = self._settled(ticket)
+        if not self._countable(due, facts["created_at"]):
+            self._dues(due, facts)  # raises the error evaluate gives, if any
+        operator, record = self._operator(plan, due, facts, False)
+        return self._decision(facts, outcome, priority, rank, due, candidate, _NO_DUES, operator, record)
+
+    def _countable(self, due: _Due, created_at: datetime) -> bool:
+        """Whether ``due``'s dates can surely be counted from ``created_at``: it is within the calendar's
+        supported years, a year from either end, and they could be counted from the end of that window
+        (counting forward from an earlier start never ends later)."""
+        found = self._windows.get(id(due))
+        if found is None or found[0] is not due:
+            with self._lock:
+                found = self._windows[id(due)] = (due, _window(due.calendar, due.target.durations))
+        window = found[1]
+        return window is not None and window[0] <= created_at < window[1]

@@ -154,18 +154,18 @@ def _check_years(facts: Mapping[str, Any]) -> None:
             raise _date_problem(name, value, (_FIRST_YEAR, _LAST_YEAR), facts.get("id"))
 
 
-def _window(calendar: Any, durations: tuple) -> tuple[datetime, datetime] | None:
-    """From the start of the calendar's second supported year to the start of its last but one, if
-    ``durations`` can be counted from the end of that; else None."""
+def _window(calendar: Any, durations: tuple) -> tuple[int, int] | None:
+    """The years (first, last) of the creation instants from which ``durations`` can surely be counted
+    on ``calendar``: two years from either end of its supported years (a local year is within a day of
+    the UTC one), if they can be counted from the end of those; else None."""
     first, last = calendar.years
-    low, high = datetime(first + 1, 1, 1, tzinfo=UTC), datetime(last - 1, 1, 1, tzinfo=UTC)
-    if high <= low:
+    if last - first < 5:
         return None
     try:
-        calendar.add_many(high, durations)
+        calendar.add_many(datetime(last - 1, 1, 1, tzinfo=UTC), durations)
     except (CalendarError, OverflowError):
         return None
-    return low, high
+    return first + 2, last - 3
 
 
 def _range_reason(exc: Exception) -> str:
@@ -399,12 +399,12 @@ class Evaluator:
         return self._decision(facts, outcome, priority, rank, due, candidate, _NO_DUES, operator, record)
 
     def _countable(self, due: _Due, created_at: datetime) -> bool:
-        """Whether ``due``'s dates can surely be counted from ``created_at``: it is within the calendar's
-        supported years, a year from either end, and they could be counted from the end of that window
+        """Whether ``due``'s dates can surely be counted from ``created_at``: its year is within the
+        calendar's supported years, two from either end, and they could be counted from the end of those
         (counting forward from an earlier start never ends later)."""
         found = self._windows.get(id(due))
         if found is None or found[0] is not due:
             with self._lock:
                 found = self._windows[id(due)] = (due, _window(due.calendar, due.target.durations))
         window = found[1]
-        return window is not None and window[0] <= created_at < window[1]
+        return window is not None and window[0] <= created_at.year <= window[1]

@@ -157,19 +157,21 @@ class _Timing:
             self.first_us, self.second_us = first.within.microseconds(), second.within.microseconds()
 
     def countable(self, created_at: datetime, escalated_at: datetime | None) -> bool:
-        """Whether the deadlines can surely be counted from ``created_at`` and ``escalated_at``: both are
-        within the supported years, a year from either end, and they could be counted from the end of that
-        window (counting forward from an earlier start never ends later)."""
+        """Whether the deadlines can surely be counted from ``created_at`` and ``escalated_at``: their years
+        are within the supported years, two from either end (a local year is within a day of the UTC one),
+        and they could be counted from the end of those (counting forward from an earlier start never ends
+        later)."""
         window = self.window
         if window is None:
-            low, high = datetime(MIN_YEAR + 1, 1, 1, tzinfo=UTC), datetime(MAX_YEAR - 1, 1, 1, tzinfo=UTC)
+            high = datetime(MAX_YEAR - 1, 1, 1, tzinfo=UTC)
             try:
                 self.deadlines(high, high)
+                window = (MIN_YEAR + 2, MAX_YEAR - 3)
             except (CalendarError, OverflowError):
-                low = high  # nothing is surely countable
-            window = self.window = (low, high)
+                window = (0, -1)  # nothing is surely countable
+            self.window = window
         low, high = window
-        return low <= created_at < high and (escalated_at is None or low <= escalated_at < high)
+        return low <= created_at.year <= high and (escalated_at is None or low <= escalated_at.year <= high)
 
     def deadlines(self, created_at: datetime, escalated_at: datetime | None) -> tuple[datetime, datetime, datetime]:
         """(first-level, second-level, total) deadlines."""

@@ -299,10 +299,19 @@ class Evaluator:
             raise bad_text
         return facts, plan, triage.evaluator.match_and_review(facts)
 
-    def _settled(self, ticket: Any) -> tuple:
-        """``(facts, plan, outcome, priority, rank, due, review candidate)``: the ticket validated and matched
-        (the fused fast path first), its priority picked (an override wins) and its targets found.  Raises
-        ``TicketError`` naming what is wrong, ``TriageError`` if the priority has no targets."""
+    def evaluate(self, ticket: Any) -> Decision:
+        return self._decided(ticket, True)
+
+    def triage(self, ticket: Any) -> Decision:
+        """What :meth:`evaluate` decides, without counting due dates: the same priority, rules, calendar,
+        targets, route, review, operator SLA and policy record, but ``response_due`` and ``resolution_due``
+        None, and the operator SLA's deadlines None (the SLA clock counts its own).  The same errors as
+        :meth:`evaluate`, a ticket whose due dates could not be counted included: they are counted only
+        where they might not be (near the ends of the calendar's supported years)."""
+        return self._decided(ticket, False)
+
+    def _decided(self, ticket: Any, count: bool) -> Decision:
+        """:meth:`evaluate` (``count``) or :meth:`triage`."""
         # the common ticket (one TriagePolicy version, ASCII text, dates within the supported years):
         # validated and matched in one generated pass (engine.rules.fastpath); else None
         found = self._matching.fused(ticket)
@@ -321,82 +330,55 @@ class Evaluator:
         outcome = outcomes.get(matched)
         if outcome is None:
             outcome = remember(outcomes, matched, _decide(plan, matched), _OUTCOME_CACHE_SIZE)
-        rank, due = outcome.rank, outcome.due
+        rules_priority, decided_by, matched_rules, targets, route, rank, due = outcome
 
         override = facts.get("priority_override")
         if override:
             priority = override["priority"]
-            rank, due = _RANK[priority], plan.due[outcome.targets].get(priority)
+            rank, due = _RANK[priority], plan.due[targets].get(priority)
         else:
-            priority = outcome.rules_priority
+            priority = rules_priority
         if due is None:
-            raise TriageError(f"no targets for {priority} in PriorityTargets {outcome.targets!r} "
+            raise TriageError(f"no targets for {priority} in PriorityTargets {targets!r} "
                               f"on {created_at.date()}")
+        calendar, target = due.calendar, due.target
         if escalated_at is not None and escalated_at < created_at:
             raise TicketError([Problem(f"escalated_at {escalated_at.isoformat()} is before created_at "
                                        f"{created_at.isoformat()}", ("escalated_at",), field="escalated_at")],
                               ticket_id=facts["id"])
-        return facts, plan, outcome, priority, rank, due, candidate
+        dues = _NO_DUES
+        if count or not self._countable(due, created_at):  # a triage counts them only to refuse what evaluate does
+            try:
+                dues = calendar.add_many(created_at, target.durations)
+            except (CalendarError, OverflowError) as exc:  # e.g. 2100-12-31 + 20 business_days, or a year 1969 here
+                raise _date_problem("created_at", created_at, calendar.years, facts["id"],
+                                    f"its due dates cannot be counted: {_range_reason(exc)}") from None
+            if not count:
+                dues = _NO_DUES
+        response_due = dues[0]
+        resolution_due = dues[1] if len(dues) > 1 else None
 
-    @staticmethod
-    def _dues(due: _Due, facts: dict) -> tuple:
-        """The response and resolution due dates of ``due``'s target from the ticket's creation."""
-        created_at = facts["created_at"]
-        calendar = due.calendar
-        try:
-            return calendar.add_many(created_at, due.target.durations)
-        except (CalendarError, OverflowError) as exc:  # e.g. 2100-12-31 + 20 business_days, or a year 1969 here
-            raise _date_problem("created_at", created_at, calendar.years, facts["id"],
-                                f"its due dates cannot be counted: {_range_reason(exc)}") from None
-
-    @staticmethod
-    def _operator(plan: _Plan, due: _Due, facts: dict, count: bool) -> tuple:
-        """(the operator SLA part or None, the policy record); its deadlines only with ``count`` (else
-        None, but ``TicketError`` all the same if they could not be counted)."""
+        operator = None
+        record = due.record
         location_id = facts.get("location_id")
-        if location_id is None or plan.operator is None:
-            return None, due.record
-        created_at, escalated_at = facts["created_at"], facts.get("escalated_at")
-        try:
-            operator = plan.operator.deadlines(location_id, created_at, escalated_at, count)
-        except (CalendarError, OverflowError) as exc:
-            field, value = ("escalated_at", escalated_at) if escalated_at is not None else ("created_at", created_at)
-            raise _date_problem(field, value, due.calendar.years, facts["id"],
-                                f"its operator deadlines cannot be counted: {_range_reason(exc)}") from None
-        return operator, due.record_with_operator
+        if location_id is not None and plan.operator is not None:
+            try:  # without count, the deadlines are None (and counted only to refuse what evaluate does)
+                operator = plan.operator.deadlines(location_id, created_at, escalated_at, count)
+            except (CalendarError, OverflowError) as exc:
+                field, value = ("escalated_at", escalated_at) if escalated_at is not None else \
+                    ("created_at", created_at)
+                raise _date_problem(field, value, calendar.years, facts["id"],
+                                    f"its operator deadlines cannot be counted: {_range_reason(exc)}") from None
+            record = due.record_with_operator
 
-    @staticmethod
-    def _decision(facts: dict, outcome: _Outcome, priority: str, rank: int, due: _Due, candidate: Any,
-                  dues: tuple, operator: Any, record: Mapping[str, Any]) -> Decision:
-        override = facts.get("priority_override")
         review = candidate if candidate is not None and candidate.rank < rank else None
-        calendar, target = due.calendar, due.target
         # Decision(...) by keyword is a Python-level call; the tuple is built directly, in field order
         return _new_tuple(Decision, (
-            facts["id"], priority, outcome.rules_priority, outcome.decided_by, outcome.matched_rules,
+            facts["id"], priority, rules_priority, decided_by, matched_rules,
             MappingProxyType(dict(override)) if override else None,
-            calendar.name, facts["created_at"], dues[0], dues[1] if len(dues) > 1 else None,
-            target.response_text, target.resolution_text, operator, record, outcome.targets, outcome.route, review,
-            calendar,
+            calendar.name, created_at, response_due, resolution_due,
+            target.response_text, target.resolution_text, operator, record, targets, route, review, calendar,
         ))
-
-    def evaluate(self, ticket: Any) -> Decision:
-        facts, plan, outcome, priority, rank, due, candidate = self._settled(ticket)
-        dues = self._dues(due, facts)
-        operator, record = self._operator(plan, due, facts, True)
-        return self._decision(facts, outcome, priority, rank, due, candidate, dues, operator, record)
-
-    def triage(self, ticket: Any) -> Decision:
-        """What :meth:`evaluate` decides, without counting due dates: the same priority, rules, calendar,
-        targets, route, review, operator SLA and policy record, but ``response_due`` and ``resolution_due``
-        None, and the operator SLA's deadlines None (the SLA clock counts its own).  The same errors as
-        :meth:`evaluate`, a ticket whose due dates could not be counted included: they are counted only
-        where they might not be (near the ends of the calendar's supported years)."""
-        facts, plan, outcome, priority, rank, due, candidate = self._settled(ticket)
-        if not self._countable(due, facts["created_at"]):
-            self._dues(due, facts)  # raises the error evaluate gives, if any
-        operator, record = self._operator(plan, due, facts, False)
-        return self._decision(facts, outcome, priority, rank, due, candidate, _NO_DUES, operator, record)
 
     def _countable(self, due: _Due, created_at: datetime) -> bool:
         """Whether ``due``'s dates can surely be counted from ``created_at``: its year is within the

@@ -16,7 +16,8 @@ the same run (interleaved, so machine noise hits both alike):
 
   a. ``PolicySet.evaluate_many(tickets)`` over the tickets of the ``created`` events;
   b. ``PolicySet.clock(events, now=...)`` over the whole log at one ``now`` after every event,
-     consumed fully (a ``TicketClock`` per ticket; about 1.5 evaluations per ticket inside);
+     consumed fully (a ``TicketClock`` per ticket; about 1.5 triages per ticket inside: ``Evaluator.triage``,
+     an evaluation without counting due dates);
   c. the same plus ``TicketClock.to_dict()`` (what ``triage clock`` serialises);
   d. ``PolicySet.queue(events, now=...)``.
 

@@ -224,20 +224,20 @@ class PolicySet:
         ``EventError`` (a ``TicketError``) per bad event; events after ``now`` are ignored."""
         from .sla.clock import SLAClock, current_time
 
-        return SLAClock(self._evaluator.evaluate, self._documents).run(events, current_time(now))
+        return SLAClock(self._evaluator.triage, self._documents).run(events, current_time(now))
 
     def queue(self, events: Iterable[Any], now: "datetime | None" = None) -> list[Any]:
         """The tickets of ``events`` not solved or closed at ``now``, most urgent first, then the
         ``EventError``s."""
         from .sla.clock import SLAClock, current_time
 
-        return SLAClock(self._evaluator.evaluate, self._documents).queue(events, current_time(now))
+        return SLAClock(self._evaluator.triage, self._documents).queue(events, current_time(now))
 
     def clock_timeline(self, events: Iterable[Any], ticket_id: str, now: "datetime | None" = None) -> Any:
         """One ticket's events as the clock applied them, with every metric after each."""
         from .sla.clock import SLAClock, current_time
 
-        return SLAClock(self._evaluator.evaluate, self._documents).timeline(events, ticket_id, current_time(now))
+        return SLAClock(self._evaluator.triage, self._documents).timeline(events, ticket_id, current_time(now))
 
     def explain_clock(self, events: Iterable[Any], ticket_id: str, now: "datetime | None" = None) -> list[str]:
         """One ticket's SLA clock told as a timeline a support agent can read."""

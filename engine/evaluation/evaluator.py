@@ -13,7 +13,7 @@ import threading
 from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -27,6 +27,7 @@ from ..policy.versions import change_dates
 
 _PLAN_CACHE_SIZE = 8192
 _OUTCOME_CACHE_SIZE = 65536
+_NO_DUES = (None, None)
 _new_tuple = tuple.__new__  # builds a Decision from its fields in order, without its Python __new__
 
 
@@ -153,6 +154,20 @@ def _check_years(facts: Mapping[str, Any]) -> None:
             raise _date_problem(name, value, (_FIRST_YEAR, _LAST_YEAR), facts.get("id"))
 
 
+def _window(calendar: Any, durations: tuple) -> tuple[int, int] | None:
+    """The years (first, last) of the creation instants from which ``durations`` can surely be counted
+    on ``calendar``: two years from either end of its supported years (a local year is within a day of
+    the UTC one), if they can be counted from the end of those; else None."""
+    first, last = calendar.years
+    if last - first < 5:
+        return None
+    try:
+        calendar.add_many(datetime(last - 1, 1, 1, tzinfo=UTC), durations)
+    except (CalendarError, OverflowError):
+        return None
+    return first + 2, last - 3
+
+
 def _range_reason(exc: Exception) -> str:
     """The calendar's own message; Python's date overflow in words."""
     if isinstance(exc, OverflowError):
@@ -185,6 +200,7 @@ class Evaluator:
         self._period_plans: dict[int, _Plan] = {}  # index in _changes -> the plan (at most one per change)
         # per triage version: the free-text facts, whose values must be valid Unicode
         self._text = {id(triage): _text_facts(triage) for triage in versions}
+        self._windows: dict[int, tuple] = {}  # id(_Due) -> (_Due, window of creation instants, see _countable)
 
     # ------------------------------------------------------------------ plans
     def _plan(self, day: date) -> _Plan:
@@ -284,6 +300,18 @@ class Evaluator:
         return facts, plan, triage.evaluator.match_and_review(facts)
 
     def evaluate(self, ticket: Any) -> Decision:
+        return self._decided(ticket, True)
+
+    def triage(self, ticket: Any) -> Decision:
+        """What :meth:`evaluate` decides, without counting due dates: the same priority, rules, calendar,
+        targets, route, review, operator SLA and policy record, but ``response_due`` and ``resolution_due``
+        None, and the operator SLA's deadlines None (the SLA clock counts its own).  The same errors as
+        :meth:`evaluate`, a ticket whose due dates could not be counted included: they are counted only
+        where they might not be (near the ends of the calendar's supported years)."""
+        return self._decided(ticket, False)
+
+    def _decided(self, ticket: Any, count: bool) -> Decision:
+        """:meth:`evaluate` (``count``) or :meth:`triage`."""
         # the common ticket (one TriagePolicy version, ASCII text, dates within the supported years):
         # validated and matched in one generated pass (engine.rules.fastpath); else None
         found = self._matching.fused(ticket)
@@ -318,11 +346,15 @@ class Evaluator:
             raise TicketError([Problem(f"escalated_at {escalated_at.isoformat()} is before created_at "
                                        f"{created_at.isoformat()}", ("escalated_at",), field="escalated_at")],
                               ticket_id=facts["id"])
-        try:
-            dues = calendar.add_many(created_at, target.durations)
-        except (CalendarError, OverflowError) as exc:  # e.g. 2100-12-31 + 20 business_days, or a year 1969 here
-            raise _date_problem("created_at", created_at, calendar.years, facts["id"],
-                                f"its due dates cannot be counted: {_range_reason(exc)}") from None
+        dues = _NO_DUES
+        if count or not self._countable(due, created_at):  # a triage counts them only to refuse what evaluate does
+            try:
+                dues = calendar.add_many(created_at, target.durations)
+            except (CalendarError, OverflowError) as exc:  # e.g. 2100-12-31 + 20 business_days, or a year 1969 here
+                raise _date_problem("created_at", created_at, calendar.years, facts["id"],
+                                    f"its due dates cannot be counted: {_range_reason(exc)}") from None
+            if not count:
+                dues = _NO_DUES
         response_due = dues[0]
         resolution_due = dues[1] if len(dues) > 1 else None
 
@@ -330,8 +362,8 @@ class Evaluator:
         record = due.record
         location_id = facts.get("location_id")
         if location_id is not None and plan.operator is not None:
-            try:
-                operator = plan.operator.deadlines(location_id, created_at, escalated_at)
+            try:  # without count, the deadlines are None (and counted only to refuse what evaluate does)
+                operator = plan.operator.deadlines(location_id, created_at, escalated_at, count)
             except (CalendarError, OverflowError) as exc:
                 field, value = ("escalated_at", escalated_at) if escalated_at is not None else \
                     ("created_at", created_at)
@@ -347,3 +379,14 @@ class Evaluator:
             calendar.name, created_at, response_due, resolution_due,
             target.response_text, target.resolution_text, operator, record, targets, route, review, calendar,
         ))
+
+    def _countable(self, due: _Due, created_at: datetime) -> bool:
+        """Whether ``due``'s dates can surely be counted from ``created_at``: its year is within the
+        calendar's supported years, two from either end, and they could be counted from the end of those
+        (counting forward from an earlier start never ends later)."""
+        found = self._windows.get(id(due))
+        if found is None or found[0] is not due:
+            with self._lock:
+                found = self._windows[id(due)] = (due, _window(due.calendar, due.target.durations))
+        window = found[1]
+        return window is not None and window[0] <= created_at.year <= window[1]

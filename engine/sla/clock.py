@@ -86,7 +86,7 @@ class Log(NamedTuple):
 
 
 class SLAClock:
-    """Clocks an event log against a policy set (``evaluate``: the policy set's evaluate)."""
+    """Clocks an event log against a policy set (``evaluate``: the evaluator's ``triage``, or its ``evaluate``)."""
 
     def __init__(self, evaluate: Callable[[Any], Any], documents: Iterable) -> None:
         self._evaluate = evaluate

@@ -29,6 +29,8 @@ from typing import Mapping, NamedTuple
 from ..calendar.index import epoch_us
 from ..calendar.business import BusinessCalendar
 from ..calendar.duration import Duration
+from ..calendar.holidays import MAX_YEAR, MIN_YEAR
+from ..core.errors import CalendarError
 from ..core.memo import remember
 
 
@@ -136,12 +138,13 @@ class _Timing:
     is converted and located once.  Anything else goes level by level through :func:`level_due`.
     """
 
-    __slots__ = ("first", "second", "timezone", "mode", "clock", "first_us", "second_us")
+    __slots__ = ("first", "second", "timezone", "mode", "clock", "first_us", "second_us", "window")
 
     def __init__(self, sla: OperatorSLA, timezone: str) -> None:
         first, second = self.first, self.second = sla.first_level, sla.second_level
         self.timezone = timezone
         self.mode, self.clock, self.first_us, self.second_us = "levels", None, 0, 0
+        self.window = None  # see countable
         if first.weekdays_only and second.weekdays_only:
             clock = level_clock(timezone, True)
             # weekday levels count business_* units on that clock
@@ -152,6 +155,23 @@ class _Timing:
                 and {first.within.unit, second.within.unit} <= {"minutes", "hours"}:
             self.mode, self.clock = "elapsed", level_clock(timezone, False)
             self.first_us, self.second_us = first.within.microseconds(), second.within.microseconds()
+
+    def countable(self, created_at: datetime, escalated_at: datetime | None) -> bool:
+        """Whether the deadlines can surely be counted from ``created_at`` and ``escalated_at``: their years
+        are within the supported years, two from either end (a local year is within a day of the UTC one),
+        and they could be counted from the end of those (counting forward from an earlier start never ends
+        later)."""
+        window = self.window
+        if window is None:
+            high = datetime(MAX_YEAR - 1, 1, 1, tzinfo=UTC)
+            try:
+                self.deadlines(high, high)
+                window = (MIN_YEAR + 2, MAX_YEAR - 3)
+            except (CalendarError, OverflowError):
+                window = (0, -1)  # nothing is surely countable
+            self.window = window
+        low, high = window
+        return low <= created_at.year <= high and (escalated_at is None or low <= escalated_at.year <= high)
 
     def deadlines(self, created_at: datetime, escalated_at: datetime | None) -> tuple[datetime, datetime, datetime]:
         """(first-level, second-level, total) deadlines."""
@@ -210,16 +230,22 @@ class OperatorBook:
             return self.slas[location.sla], location
         return self.default, location
 
-    def deadlines(self, location_id: str, created_at: datetime,
-                  escalated_at: datetime | None = None) -> OperatorDeadlines | None:
-        """The deadlines for a ticket at ``location_id``; None if the set defines no operator SLAs."""
+    def deadlines(self, location_id: str, created_at: datetime, escalated_at: datetime | None = None,
+                  count: bool = True) -> OperatorDeadlines | None:
+        """The deadlines for a ticket at ``location_id``; None if the set defines no operator SLAs.  Without
+        ``count``, the three deadlines are None (but what counting them would raise is raised all the same)."""
         prepared = self._prepared.get(location_id)
         if prepared is None:
             prepared = self._prepare(location_id)
         sla, known, timing = prepared
         if sla is None:
             return None
-        first, second, total = timing.deadlines(created_at, escalated_at)
+        if count:
+            first, second, total = timing.deadlines(created_at, escalated_at)
+        else:
+            if not timing.countable(created_at, escalated_at):
+                timing.deadlines(created_at, escalated_at)  # raises what counting them raises, if anything
+            first = second = total = None
         return OperatorDeadlines(sla, location_id, known, not sla.default, timing.timezone,
                                  first, second, total, escalated_at is not None)
 

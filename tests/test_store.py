@@ -73,12 +73,19 @@ def test_a_broken_or_unwritable_cache_changes_no_answer(tmp_path):
     # switched off: nothing is written
     assert not list(tmp_path.iterdir())
     # a file that is not JSON, or JSON of another shape: ignored, and replaced by a good one
-    for text in ("{not json", json.dumps({"format": 1, "identity": "other", "answers": {"x": 1}}), "\udcff"):
+    def edited(text: str, value) -> str:  # the file as written, every answer replaced by ``value``
+        data = json.loads(text)
+        return json.dumps(dict(data, answers={key: value for key in data["answers"]}))
+
+    for change in (lambda _: "{not json", lambda _: json.dumps({"format": 1, "identity": "other", "answers": {"x": 1}}),
+                   lambda _: "\udcff", lambda text: edited(text, 5), lambda text: edited(text, [["2024-13-45", "x"]]),
+                   lambda text: edited(text, [["x", 1, 2], 3, [], "DK", {"a": 1}])):
         folder = tmp_path / f"broken{len(list(tmp_path.iterdir()))}"
         folder.mkdir()
         _run(str(folder))  # makes the file, under the name the installed package gets
         (cache_file,) = folder.glob("holidays-*.json")
-        cache_file.write_text(text, encoding="utf-8", errors="surrogateescape")
+        cache_file.write_text(change(cache_file.read_text(encoding="utf-8")), encoding="utf-8",
+                              errors="surrogateescape")
         again = _run(str(folder))
         again.pop("imported")
         assert again == reference

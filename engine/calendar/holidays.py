@@ -69,12 +69,36 @@ def _key(*parts: Any) -> str:
     return json.dumps(parts, ensure_ascii=False)
 
 
+# the shapes of the stored answers: one that is not (a file edited by hand) is asked of the package again
+def _texts(value: Any) -> bool:
+    return type(value) is list and all(type(item) is str for item in value)
+
+
+def _country_answer(value: Any) -> bool:
+    return type(value) is list and len(value) == 5 and _texts(value[0]) and type(value[1]) is dict \
+        and _texts(list(value[1])) and _texts(list(value[1].values())) and _texts(value[2]) \
+        and type(value[3]) is int and type(value[4]) is int
+
+
+def _days_answer(value: Any) -> bool:
+    if type(value) is not list:
+        return False
+    for item in value:
+        if type(item) is not list or len(item) != 2 or not _texts(item):
+            return False
+        try:
+            date.fromisoformat(item[0])
+        except ValueError:
+            return False
+    return True
+
+
 @lru_cache(maxsize=1)
 def supported_countries() -> frozenset[str]:
     """The country codes ``holidays`` knows (ISO alpha-2, and aliases such as alpha-3), read from its
     registry: ``list_supported_countries()`` imports every country's module to list subdivisions too,
     which took a third of the command line's start-up (subdivisions come from ``country_info``)."""
-    return frozenset(remembered(_key("countries"), lambda: sorted(_country_codes())))
+    return frozenset(remembered(_key("countries"), lambda: sorted(_country_codes()), _texts))
 
 
 def _country_codes() -> Any:
@@ -122,7 +146,7 @@ def country_info(country: str) -> tuple[tuple[str, ...], Mapping[str, str], tupl
     if country not in supported_countries():
         raise CalendarError(f"unknown holiday country {country!r}")
     subdivisions, aliases, categories, first, last = remembered(_key("country", country),
-                                                                lambda: _ask_country(country))
+                                                                lambda: _ask_country(country), _country_answer)
     return tuple(subdivisions), MappingProxyType(dict(aliases)), tuple(categories), first, last
 
 
@@ -246,7 +270,7 @@ class HolidaySource:
                     _key("days", self.country, self.subdivision, self.categories, language, year),
                     lambda: _days_json(_package().country_holidays(
                         self.country, subdiv=self.subdivision, years=year, categories=self.categories,
-                        language=language)))
+                        language=language)), _days_answer)
             except (NotImplementedError, ValueError, KeyError) as exc:
                 raise CalendarError(f"holidays for {self.country!r}: {exc}") from None
             for day, name in country_days:
@@ -267,7 +291,7 @@ class HolidaySource:
 @lru_cache(maxsize=64)
 def _supported_languages(country: str) -> tuple[str, ...]:
     return tuple(remembered(_key("languages", country), lambda: list(
-        getattr(_package().country_holidays(country), "supported_languages", ()) or ())))
+        getattr(_package().country_holidays(country), "supported_languages", ()) or ()), _texts))
 
 
 def _is_leap(year: int) -> bool:

@@ -85,13 +85,16 @@ class Store:
                 except OSError:
                     pass
 
-    def remembered(self, key: str, ask: Callable[[], Any]) -> Any:
+    def remembered(self, key: str, ask: Callable[[], Any], well_formed: Callable[[Any], bool] | None = None) -> Any:
         """The answer stored under ``key``; else ``ask()`` (JSON-ready), stored and written.  An
-        exception from ``ask`` stores nothing and reaches the caller."""
+        exception from ``ask`` stores nothing and reaches the caller.  A stored answer that
+        ``well_formed`` refuses (a file edited by hand) is asked again."""
         with self._lock:
             answers = self._load()["answers"]
             if key in answers:
-                return answers[key]
+                found = answers[key]
+                if well_formed is None or well_formed(found):
+                    return found
         value = ask()  # outside the lock: it may import a package (which takes the import lock)
         with self._lock:
             answers = self._load()["answers"]

@@ -169,7 +169,7 @@ def _is_valid(kind: str, doc: Any) -> bool:
     that reads the same policy neither checks nor compiles the check (about 30 ms for the shipped set)."""
     key = f"{kind}|{_schema_digest(kind)}|{hashlib.sha256(repr(doc).encode('utf-8', 'surrogatepass')).hexdigest()}"
     try:
-        return VERDICTS.remembered(key, lambda: _passes(kind, doc))
+        return VERDICTS.remembered(key, lambda: _passes(kind, doc), lambda found: found is True)
     except fastjsonschema.JsonSchemaException:
         return False
 

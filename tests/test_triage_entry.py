@@ -77,3 +77,18 @@ def test_triage_refuses_what_evaluate_refuses(evaluator):
                 {"escalated_at": "2020-01-01T00:00:00Z"}, {"service": "nope"}, {"requester": "\ud800"}]:
         _agree(evaluator, {**base, **bad})
     _agree(evaluator, "not a ticket")
+
+
+def test_the_years_a_count_surely_succeeds_from():
+    from engine.calendar.years import NONE_SURE, sure_years
+    from engine.core.errors import CalendarError
+
+    starts = []
+    assert sure_years(1970, 2100, starts.append) == (1972, 2097)
+    assert starts[0].year == 2099 and starts[0].utcoffset().total_seconds() == 0
+
+    def refuse(start):
+        raise CalendarError("past the supported years")
+
+    assert sure_years(1970, 2100, refuse) == NONE_SURE
+    assert sure_years(2020, 2024, starts.append) == NONE_SURE  # too few years to leave two at each end

@@ -13,7 +13,7 @@ import threading
 from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -22,6 +22,7 @@ from .decision import Decision
 from ..core.errors import CalendarError, Problem, TicketError, TriageError
 from ..core.memo import remember
 from ..calendar.holidays import MAX_YEAR as _LAST_YEAR, MIN_YEAR as _FIRST_YEAR
+from ..calendar.years import sure_years
 from ..facts.values import parse_rfc3339
 from ..policy.versions import change_dates
 
@@ -154,20 +155,6 @@ def _check_years(facts: Mapping[str, Any]) -> None:
             raise _date_problem(name, value, (_FIRST_YEAR, _LAST_YEAR), facts.get("id"))
 
 
-def _window(calendar: Any, durations: tuple) -> tuple[int, int] | None:
-    """The years (first, last) of the creation instants from which ``durations`` can surely be counted
-    on ``calendar``: two years from either end of its supported years (a local year is within a day of
-    the UTC one), if they can be counted from the end of those; else None."""
-    first, last = calendar.years
-    if last - first < 5:
-        return None
-    try:
-        calendar.add_many(datetime(last - 1, 1, 1, tzinfo=UTC), durations)
-    except (CalendarError, OverflowError):
-        return None
-    return first + 2, last - 3
-
-
 def _range_reason(exc: Exception) -> str:
     """The calendar's own message; Python's date overflow in words."""
     if isinstance(exc, OverflowError):
@@ -200,7 +187,7 @@ class Evaluator:
         self._period_plans: dict[int, _Plan] = {}  # index in _changes -> the plan (at most one per change)
         # per triage version: the free-text facts, whose values must be valid Unicode
         self._text = {id(triage): _text_facts(triage) for triage in versions}
-        self._windows: dict[int, tuple] = {}  # id(_Due) -> (_Due, window of creation instants, see _countable)
+        self._windows: dict[int, tuple] = {}  # id(_Due) -> (_Due, years its dates surely count from, see _countable)
 
     # ------------------------------------------------------------------ plans
     def _plan(self, day: date) -> _Plan:
@@ -381,12 +368,12 @@ class Evaluator:
         ))
 
     def _countable(self, due: _Due, created_at: datetime) -> bool:
-        """Whether ``due``'s dates can surely be counted from ``created_at``: its year is within the
-        calendar's supported years, two from either end, and they could be counted from the end of those
-        (counting forward from an earlier start never ends later)."""
+        """Whether ``due``'s dates can surely be counted from ``created_at`` (see ``sure_years``)."""
         found = self._windows.get(id(due))
         if found is None or found[0] is not due:
+            calendar, durations = due.calendar, due.target.durations
             with self._lock:
-                found = self._windows[id(due)] = (due, _window(due.calendar, due.target.durations))
-        window = found[1]
-        return window is not None and window[0] <= created_at.year <= window[1]
+                found = self._windows[id(due)] = (due, sure_years(
+                    *calendar.years, lambda start: calendar.add_many(start, durations)))
+        low, high = found[1]
+        return low <= created_at.year <= high

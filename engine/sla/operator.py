@@ -30,7 +30,7 @@ from ..calendar.index import epoch_us
 from ..calendar.business import BusinessCalendar
 from ..calendar.duration import Duration
 from ..calendar.holidays import MAX_YEAR, MIN_YEAR
-from ..core.errors import CalendarError
+from ..calendar.years import sure_years
 from ..core.memo import remember
 
 
@@ -157,19 +157,11 @@ class _Timing:
             self.first_us, self.second_us = first.within.microseconds(), second.within.microseconds()
 
     def countable(self, created_at: datetime, escalated_at: datetime | None) -> bool:
-        """Whether the deadlines can surely be counted from ``created_at`` and ``escalated_at``: their years
-        are within the supported years, two from either end (a local year is within a day of the UTC one),
-        and they could be counted from the end of those (counting forward from an earlier start never ends
-        later)."""
+        """Whether the deadlines can surely be counted from ``created_at`` and ``escalated_at`` (see
+        ``sure_years``)."""
         window = self.window
         if window is None:
-            high = datetime(MAX_YEAR - 1, 1, 1, tzinfo=UTC)
-            try:
-                self.deadlines(high, high)
-                window = (MIN_YEAR + 2, MAX_YEAR - 3)
-            except (CalendarError, OverflowError):
-                window = (0, -1)  # nothing is surely countable
-            self.window = window
+            window = self.window = sure_years(MIN_YEAR, MAX_YEAR, lambda start: self.deadlines(start, start))
         low, high = window
         return low <= created_at.year <= high and (escalated_at is None or low <= escalated_at.year <= high)
 

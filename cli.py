@@ -188,9 +188,9 @@ def evaluate(file: str, policies_dir: str | None, fmt: str | None, now: str | No
     gc.set_threshold(10_000)  # young collections less often: a batch in flight holds a few thousand objects
     try:
         with ProgressBar(size) as progress:
-            tickets = engine.read_tickets(stream, format=input_format,
-                                          progress=progress.update if progress.bar else None)
-            write_records(policies.evaluate, tickets, sys.stdout.buffer.write, tally, at)
+            batches = engine.read_ticket_batches(stream, format=input_format,
+                                                 progress=progress.update if progress.bar else None)
+            write_records(policies.evaluate, batches, sys.stdout.buffer.write, tally, at)
     finally:  # the counts always match the records written
         gc.set_threshold(*threshold)
         sys.stdout.buffer.flush()

@@ -16,12 +16,13 @@ from .core.errors import CalendarError, DurationError, PolicyError, Problem, Tic
 from .policyset import PolicySet, PolicySource, validate
 from .core.resources import default_policy_dir
 from .policy.schemas import document_schema
-from .facts.reader import FORMATS as INPUT_FORMATS, TicketInput, format_for as input_format_for, read_tickets
+from .facts.reader import FORMATS as INPUT_FORMATS, TicketInput, format_for as input_format_for, \
+    read_ticket_batches, read_tickets
 from .evaluation.decision import Decision
 
 __all__ = [
     "PolicySet", "Decision", "BusinessCalendar", "Duration", "Problem", "read_tickets", "TicketInput",
-    "input_format_for", "INPUT_FORMATS",
+    "read_ticket_batches", "input_format_for", "INPUT_FORMATS",
     "TriageError", "PolicyError", "TicketError", "CalendarError", "DurationError",
     "validate", "document_schema", "format_policies", "default_policy_dir", "PolicyEditor",
     "PolicySource", "compare_files",

@@ -5,8 +5,8 @@ import random
 
 import pytest
 
-from engine import TicketInput, input_format_for, read_tickets
-from engine.facts.reader import MAX_LINE_BYTES, MAX_YAML_BYTES
+from engine import TicketInput, input_format_for, read_ticket_batches, read_tickets
+from engine.facts.reader import BATCH_LINES, MAX_LINE_BYTES, MAX_YAML_BYTES
 
 CREATED = "2024-03-27T16:00:00+01:00"
 BOM = b"\xef\xbb\xbf"
@@ -296,3 +296,41 @@ def test_a_one_line_array_read_at_once_gives_what_streaming_gives(body, at_once)
     assert (fast is not None) == at_once
     if fast is not None:
         assert fast == list(read_tickets(io.BytesIO(body), format="json"))
+
+
+# --------------------------------------------------------------------------- batches
+def _hostile_jsonl(n: int) -> bytes:
+    """``n`` lines: tickets, with blank lines, a BOM, bad JSON, a duplicate key, a line holding an array
+    and an over-long line spread through them."""
+    rng = random.Random(n)
+    odd = [b"\n", BOM + b'{"id": "bom"}\n', b"{oops\n", b'{"id": "d", "id": "e"}\n', b'[{"id": "x"}, {"id": "y"}]\n',
+           b"[]\n", json.dumps({"id": "L", "x": "y" * (MAX_LINE_BYTES + 10)}).encode() + b"\n"]
+    return b"".join(rng.choice(odd) if rng.random() < 0.05 else _lines({"id": f"T-{k}", "created_at": CREATED})
+                    for k in range(n))
+
+
+@pytest.mark.parametrize("n", [0, 1, BATCH_LINES - 1, BATCH_LINES, BATCH_LINES + 1, 3 * BATCH_LINES + 17])
+def test_batches_hold_the_same_tickets_in_the_same_order_as_one_at_a_time(n):
+    data = _hostile_jsonl(n)
+    batches = list(read_ticket_batches(io.BytesIO(data), format="jsonl"))
+    assert [item for batch in batches for item in batch] == _read(data)
+    assert all(batches)  # no empty batch
+    for batch in batches:  # a JSONL batch holds the tickets of at most BATCH_LINES lines
+        assert batch[-1].line - batch[0].line < BATCH_LINES
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_batches_of_the_other_formats_hold_what_read_tickets_gives(fmt):
+    tickets = [{"id": f"T-{k}", "created_at": CREATED} for k in range(2 * BATCH_LINES + 5)]
+    data = json.dumps(tickets, indent=1).encode()  # JSON is YAML too
+    batches = list(read_ticket_batches(io.BytesIO(data), format=fmt))
+    assert [item for batch in batches for item in batch] == _read(data, fmt)
+    assert [len(b) for b in batches] == [BATCH_LINES, BATCH_LINES, 5]
+
+
+def test_batches_report_progress_up_to_the_whole_input():
+    data = _lines(*({"id": f"T-{k}"} for k in range(3 * BATCH_LINES)))
+    seen: list[int] = []
+    for _ in read_ticket_batches(io.BytesIO(data), format="jsonl", progress=seen.append):
+        pass
+    assert seen[-1] == len(data) and seen == sorted(seen)

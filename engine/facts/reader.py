@@ -37,6 +37,7 @@ from __future__ import annotations
 import json
 import re
 from decimal import Decimal
+from itertools import chain, islice
 from typing import IO, Any, Callable, Iterator, NamedTuple
 
 import orjson
@@ -51,6 +52,7 @@ MAX_YAML_BYTES = 8 * 1024 * 1024
 _BOM = b"\xef\xbb\xbf"
 _CHUNK = 64 * 1024
 _PROGRESS_EVERY = 1024 * 1024
+BATCH_LINES = 128  # JSONL lines per batch of read_ticket_batches
 _EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".yaml": "yaml", ".yml": "yaml"}
 
 
@@ -73,6 +75,13 @@ def format_for(name: str | None) -> str:
     return _EXTENSIONS.get(name[dot:].lower(), "jsonl") if dot > name.replace("\\", "/").rfind("/") else "jsonl"
 
 
+def _format_of(stream: IO[bytes], format: str | None) -> str:
+    if format in (None, "auto"):
+        name = getattr(stream, "name", None)
+        return format_for(name if isinstance(name, str) else None)
+    return format
+
+
 def read_tickets(stream: IO[bytes], *, format: str | None = None,
                  progress: Callable[[int], None] | None = None) -> Iterator[TicketInput]:
     """Yield every ticket of a binary stream.
@@ -81,9 +90,7 @@ def read_tickets(stream: IO[bytes], *, format: str | None = None,
     ``name`` (see :func:`format_for`).  ``progress`` is called now and then with the number of
     bytes consumed so far.
     """
-    if format in (None, "auto"):
-        name = getattr(stream, "name", None)
-        format = format_for(name if isinstance(name, str) else None)
+    format = _format_of(stream, format)
     if format == "jsonl":
         return _read_jsonl(stream, progress)
     if format == "json":
@@ -91,6 +98,18 @@ def read_tickets(stream: IO[bytes], *, format: str | None = None,
     if format == "yaml":
         return _read_yaml(stream)
     raise ValueError(f"unknown input format {format!r}; use one of {', '.join(FORMATS)}")
+
+
+def read_ticket_batches(stream: IO[bytes], *, format: str | None = None,
+                        progress: Callable[[int], None] | None = None) -> Iterator[list[TicketInput]]:
+    """The ``TicketInput``s of :func:`read_tickets`, in the same order, in lists: those of up to
+    ``BATCH_LINES`` lines of JSONL, or up to as many tickets of the other formats.  Cheaper per
+    ticket than one at a time, for a caller that works a batch at a time anyway."""
+    format = _format_of(stream, format)
+    if format == "jsonl":
+        return _jsonl_batches(stream, progress, BATCH_LINES)
+    items = read_tickets(stream, format=format, progress=progress)
+    return iter(lambda: list(islice(items, BATCH_LINES)), [])
 
 
 # --------------------------------------------------------------------------- JSON values
@@ -180,11 +199,26 @@ _new = tuple.__new__  # builds a TicketInput from its fields, without its Python
 
 
 def _read_jsonl(stream: IO[bytes], progress: Callable[[int], None] | None) -> Iterator[TicketInput]:
+    return chain.from_iterable(_jsonl_batches(stream, progress, BATCH_LINES))
+
+
+def _jsonl_batches(stream: IO[bytes], progress: Callable[[int], None] | None, size: int) -> Iterator[list[TicketInput]]:
+    """The tickets of a JSONL stream, in lists of those of up to ``size`` lines (one list per run of
+    lines: the generator resumes once a batch, not once a ticket)."""
     readline, loads, new = stream.readline, orjson.loads, _new
     limit = MAX_LINE_BYTES + 1
     lineno = consumed = 0
     report = _PROGRESS_EVERY
+    batch: list[TicketInput] = []
+    append = batch.append
+    end = size
     while True:
+        if lineno >= end:
+            if batch:
+                yield batch
+                batch = []
+                append = batch.append
+            end = lineno + size
         raw = readline(limit)
         if not raw:
             break
@@ -198,7 +232,7 @@ def _read_jsonl(stream: IO[bytes], progress: Callable[[int], None] | None) -> It
             while raw and raw[-1] != 10:  # skip the rest of the over-long line
                 raw = readline(_CHUNK)
                 consumed += len(raw)
-            yield TicketInput(lineno, error=f"line longer than {MAX_LINE_BYTES:,} bytes")
+            append(TicketInput(lineno, error=f"line longer than {MAX_LINE_BYTES:,} bytes"))
             continue
         try:  # the fast path: orjson, and a count that proves there is no duplicate key
             value = loads(raw)
@@ -210,18 +244,20 @@ def _read_jsonl(stream: IO[bytes], progress: Callable[[int], None] | None) -> It
             value, error = _loads_slowly(raw)
         else:
             if type(value) is dict and raw.translate(None, _WHITESPACE).count(b'":') == len(value):
-                yield new(TicketInput, (lineno, value, None, None))
+                append(new(TicketInput, (lineno, value, None, None)))
                 continue
             error = None
             if (type(value) is dict or type(value) is list) and not _no_duplicates(raw, value):
                 value, error = _loads_slowly(raw)
         if error is not None:
-            yield TicketInput(lineno, error=error)
+            append(TicketInput(lineno, error=error))
         elif type(value) is list:  # a JSON array on one line: one ticket per element
             for index, item in enumerate(value):
-                yield TicketInput(lineno, item, None, index)
+                append(TicketInput(lineno, item, None, index))
         else:
-            yield TicketInput(lineno, value)
+            append(TicketInput(lineno, value))
+    if batch:
+        yield batch
     if progress is not None:
         progress(consumed)
 

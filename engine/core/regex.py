@@ -24,17 +24,26 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-import re2
+from functools import lru_cache
 
-_OPTIONS = re2.Options()
-_OPTIONS.never_capture = True  # only "is there a match" is asked
-_OPTIONS.log_errors = False    # a refused pattern is reported as a Problem, not on stderr
+
+@lru_cache(maxsize=1)
+def _re2():
+    """The RE2 module and the options every pattern is compiled with (imported when a policy first
+    has a pattern: most have none)."""
+    import re2
+
+    options = re2.Options()
+    options.never_capture = True  # only "is there a match" is asked
+    options.log_errors = False    # a refused pattern is reported as a Problem, not on stderr
+    return re2, options
 
 
 def _compile(pattern: str):
     # patterns and texts are both UTF-8 with lone surrogates passed through, so that each
     # means the same character in both
-    return re2.compile(pattern.encode("utf-8", "surrogatepass"), _OPTIONS)
+    re2, options = _re2()
+    return re2.compile(pattern.encode("utf-8", "surrogatepass"), options)
 
 
 def _reason(exc: Exception) -> str:
@@ -52,7 +61,7 @@ def pattern_problem(pattern: str) -> str | None:
     """
     try:
         _compile(pattern)
-    except re2.error as exc:
+    except _re2()[0].error as exc:
         reason = _reason(exc)
     except (TypeError, ValueError, AttributeError) as exc:  # not a string
         return f"invalid regular expression {pattern!r}: {exc}"

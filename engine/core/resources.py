@@ -6,7 +6,6 @@ and ``policies/`` folders; a wheel installs the same files as the
 """
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 _CHECKOUT = Path(__file__).resolve().parents[2]
@@ -16,6 +15,8 @@ def _data_dir(name: str) -> Path:
     here = _CHECKOUT / name
     if here.is_dir() and (_CHECKOUT / "pyproject.toml").is_file():
         return here
+    from importlib import resources  # here: a checkout never needs it, and it imports tempfile
+
     return Path(str(resources.files(f"engine.{name}")))
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any, Callable
@@ -72,6 +71,8 @@ class Store:
             return
         name = None
         try:
+            import tempfile  # here: most runs only read the store
+
             self._path.parent.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=self._path.parent, prefix=self._path.name,
                                              suffix=".tmp", delete=False) as out:

@@ -15,7 +15,6 @@ One lookup and one rendering, used everywhere in the engine:
 """
 from __future__ import annotations
 
-import difflib
 from typing import Iterable, Sequence
 
 CUTOFF = 0.6  # difflib's similarity ratio a suggestion needs (its default too)
@@ -25,6 +24,8 @@ def close_matches(word: object, choices: Iterable[object], *, n: int = 1, cutoff
     """Up to ``n`` of ``choices`` close to ``word``, closest first (as strings); maybe none."""
     text = str(word)
     pool = [str(choice) for choice in choices]
+    import difflib  # here: only a mistake needs it
+
     found = difflib.get_close_matches(text, pool, n=n, cutoff=cutoff)
     if not found:
         lowered = text.lower()

@@ -14,7 +14,6 @@ bands a hatching and a legend.
 """
 from __future__ import annotations
 
-import html
 import re
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, NamedTuple
@@ -95,6 +94,8 @@ class Tick(NamedTuple):
 
 def text(value: Any) -> str:
     """``value`` as XML text or attribute content: escaped, and without characters XML forbids."""
+    import html  # here: only an SVG needs it
+
     return html.escape(_INVALID_XML.sub("\ufffd", str(value)), quote=True)
 
 

@@ -9,6 +9,7 @@ from typing import Any, Callable, Mapping, NamedTuple
 
 import orjson
 
+from ..core.zones import whole_minute_offsets
 from ..rules.review import Review
 from ..sla.operator import OperatorDeadlines
 
@@ -38,19 +39,6 @@ def _by_identity(cache: dict, obj: Any, make: Callable[[], tuple]) -> tuple:
     return found
 
 
-def _whole_minute_offsets(tz: Any) -> bool:
-    """Whether every UTC offset of ``tz`` from 1970 to 2100 is whole minutes (sampled weekly: the
-    offsets with seconds, local mean times, lasted years).  orjson writes an offset rounded to the
-    minute; ``isoformat`` with its seconds, as Africa/Monrovia's -00:44:30 until 1972."""
-    if tz is None:
-        return True
-    for seconds in range(0, 4_133_980_800, 7 * 86_400):
-        offset = datetime.fromtimestamp(seconds, tz).utcoffset()
-        if offset is not None and offset.seconds % 60:
-            return False
-    return True
-
-
 _REVIEW: dict = {}    # Review -> its JSON, as a fragment
 _POLICY: dict = {}    # id(policy) -> (policy, its JSON as a fragment, and as the end of a line)
 _HEADS: dict = {}     # (priority, rules_priority, decided_by, matched_rules, calendar) -> their JSON in a line
@@ -74,7 +62,7 @@ def _datetime_value(value: datetime) -> datetime | str:
     tz = value.tzinfo
     found = _ZONES.get(id(tz))
     if found is None or found[0] is not tz:
-        found = _by_identity(_ZONES, tz, lambda: (_whole_minute_offsets(tz),))
+        found = _by_identity(_ZONES, tz, lambda: (whole_minute_offsets(tz),))
     return value if found[1] else value.isoformat()
 
 

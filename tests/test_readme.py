@@ -21,4 +21,5 @@ def test_library_example_runs(monkeypatch, capsys):
     exec(compile(code, "README.md (## Library)", "exec"), namespace)
     # what its comments promise
     assert namespace["decision"].priority == "P2"
+    assert len(namespace["decisions"]) == sum(1 for line in open(ROOT / "examples" / "tickets.jsonl") if line.strip())
     assert capsys.readouterr().out == "ticket T-2: created_at: missing required field 'created_at'\n"

@@ -10,20 +10,17 @@ silently returns no holidays, which would turn holidays into working days.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 import threading
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
 from ..core.errors import CalendarError, Problem
 from ..core.suggest import did_you_mean
-from ..core.store import Store
+from ..core.store import Store, package_identity
 
 MIN_YEAR = 1970
 MAX_YEAR = 2100
@@ -38,25 +35,7 @@ def _package() -> Any:
     return holidays
 
 
-def _package_identity() -> str | None:
-    """The installed ``holidays``: its version and location, found without importing it."""
-    try:
-        spec = importlib.util.find_spec("holidays")
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.origin:
-        return None
-    package = Path(spec.origin).parent
-    try:
-        versions = sorted(entry.name for entry in os.scandir(package.parent)
-                          if entry.name.startswith("holidays-") and entry.name.endswith((".dist-info", ".egg-info")))
-        stamp = (package / "registry.py").stat().st_mtime_ns
-    except OSError:
-        return None
-    return f"{','.join(versions)}|{package}|{stamp}"
-
-
-STORE = Store("holidays", _package_identity)  # what the package answered, by question
+STORE = Store("holidays", lambda: package_identity("holidays", "holidays", "registry.py"))  # what the package answered, by question
 remembered = STORE.remembered
 
 

@@ -35,12 +35,36 @@ def cache_dir() -> Path | None:
     return Path(base) / "triage"
 
 
+def package_identity(module: str, distribution: str, marker: str) -> str | None:
+    """An installed package's version and location, found without importing it: its distribution's
+    metadata folders beside it, its folder, and the modification time of its file ``marker``."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.origin:
+        return None
+    package = Path(spec.origin).parent
+    prefix = f"{distribution}-".lower()
+    try:
+        versions = sorted(entry.name for entry in os.scandir(package.parent) if entry.name.lower().startswith(prefix)
+                          and entry.name.endswith((".dist-info", ".egg-info")))
+        stamp = (package / marker).stat().st_mtime_ns
+    except OSError:
+        return None
+    return f"{','.join(versions)}|{package}|{stamp}"
+
+
 class Store:
     """The answers of one kind: ``remembered(key, ask)`` gives the stored answer or asks, stores and
-    writes it.  ``identity()`` names what the answers depend on (None: nothing is stored on disk)."""
+    writes it.  ``identity()`` names what the answers depend on (None: nothing is stored on disk);
+    past ``max_answers`` (default ``MAX_ANSWERS``) the file starts afresh."""
 
-    def __init__(self, name: str, identity: Callable[[], str | None]) -> None:
+    def __init__(self, name: str, identity: Callable[[], str | None], max_answers: int | None = None) -> None:
         self._name = name
+        self._max = max_answers  # None: MAX_ANSWERS
         self._identity = identity
         self._lock = threading.RLock()
         self._path: Path | None = None
@@ -99,7 +123,7 @@ class Store:
         value = ask()  # outside the lock: it may import a package (which takes the import lock)
         with self._lock:
             answers = self._load()["answers"]
-            if len(answers) >= MAX_ANSWERS:
+            if len(answers) >= (self._max or MAX_ANSWERS):
                 answers.clear()
             answers[key] = value
             self._save(self._data)

@@ -42,7 +42,7 @@ from typing import IO, Any, Callable, Iterator, NamedTuple
 
 import orjson
 
-from ..policy.yaml_reader import YamlError, decode, iter_documents
+from ..policy.yaml_docs import YamlError, decode
 from .nesting import BRACKET as _BRACKET, MAX_DEPTH, Nesting
 
 FORMATS = ("jsonl", "json", "yaml")
@@ -557,6 +557,8 @@ def _read_yaml(stream: IO[bytes]) -> Iterator[TicketInput]:
         yield TicketInput(1, error=f"YAML ticket input is read whole and limited to {MAX_YAML_BYTES // 2**20} MiB; "
                                    f"write large inputs as JSONL or a JSON array (both are streamed)")
         return
+    from ..policy.yaml_reader import iter_documents  # here: only YAML tickets need the parser
+
     try:
         text = decode(data, "<tickets>")
         for doc in iter_documents(text, "<tickets>"):

@@ -17,7 +17,8 @@ from typing import Iterable, Iterator
 from ..core.errors import Problem
 from ..core.suggest import did_you_mean
 from .schemas import API_VERSION, KINDS, schema_problems
-from .yaml_reader import MAX_FILE_BYTES, Document, YamlError, decode, iter_documents
+from .parsed import documents as parsed_documents
+from .yaml_docs import MAX_FILE_BYTES, Document, YamlError, decode
 
 MAX_FILES = 10_000
 MAX_TOTAL_BYTES = 64 * 1024 * 1024
@@ -129,7 +130,7 @@ def read_policy_text(raw: bytes, file: str, broken: set | None = None) -> tuple[
     references to it are not reported a second time as unknown."""
     try:
         text = decode(raw, file)
-        sources = list(iter_documents(text, file))
+        sources = parsed_documents(text, file)
     except YamlError as exc:
         return [], [exc.problem]
     documents: list[PolicyDocument] = []

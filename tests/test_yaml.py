@@ -4,7 +4,8 @@ import time
 import pytest
 
 from engine.policy.loader import read_policy_dir, read_policy_text
-from engine.policy.yaml_reader import MAX_FILE_BYTES, iter_documents
+from engine.policy.yaml_docs import MAX_FILE_BYTES
+from engine.policy.yaml_reader import iter_documents
 
 
 def _refusal(text: str | bytes) -> str:

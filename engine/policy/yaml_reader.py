@@ -5,9 +5,8 @@ and built into plain Python data here, so that every value keeps the
 ``line:col`` of the YAML node it came from and nothing dangerous is ever
 constructed.  Refused, each with a ``Problem`` naming the line and column:
 
-* files larger than ``MAX_FILE_BYTES`` (checked before parsing);
-* bytes that are not UTF-8;
-* tab characters in indentation;
+* by :func:`~engine.policy.yaml_docs.decode`, before parsing: files larger than
+  ``MAX_FILE_BYTES``, bytes that are not UTF-8, tab characters in indentation;
 * anchors and aliases (``&a`` / ``*a``): this is what makes "billion laughs"
   bombs impossible; policies never need them;
 * explicit tags other than the standard scalar ones (``!!python/...`` etc.);
@@ -17,6 +16,7 @@ constructed.  Refused, each with a ``Problem`` naming the line and column:
 
 Positions are 1-based.  For a mapping entry the *value* position is stored
 under the entry's path and the *key* position under ``KEY_MARK + path``.
+What it gives for a policy file is remembered by :mod:`engine.policy.parsed`.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from typing import Any, Iterator
 import yaml
 
 from ..core.errors import Problem
-from .yaml_docs import KEY_MARK, MAX_FILE_BYTES, Document, YamlError, decode, problem_at as _problem
+from .yaml_docs import KEY_MARK, Document, YamlError, problem_at as _problem
 
 try:  # the C parser is ~10x faster; fall back to pure Python where it is missing
     from yaml import CSafeLoader as _Loader

@@ -19,7 +19,8 @@ from ruamel.yaml.error import YAMLError as RuamelError
 from .editing import write_files
 from ..core.errors import Problem
 from ..policy.loader import display_path, policy_files
-from ..policy.yaml_reader import YamlError, decode, iter_documents
+from ..policy.yaml_docs import YamlError, decode
+from ..policy.yaml_reader import iter_documents
 
 WIDTH = 4096  # never re-wrap: long lines stay as written
 

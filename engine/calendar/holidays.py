@@ -35,7 +35,8 @@ def _package() -> Any:
     return holidays
 
 
-STORE = Store("holidays", lambda: package_identity("holidays", "holidays", "registry.py"))  # what the package answered, by question
+# what the package answered, by question
+STORE = Store("holidays", lambda: package_identity("holidays", "holidays", "registry.py"))
 remembered = STORE.remembered
 
 

@@ -22,9 +22,8 @@ Conventions:
 from __future__ import annotations
 
 import re
-from typing import Callable
-
 from functools import lru_cache
+from typing import Callable
 
 
 @lru_cache(maxsize=1)

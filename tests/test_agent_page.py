@@ -286,6 +286,39 @@ def test_the_page_fits_a_phone_and_1280_px(browser, server, tmp_path):
         browser.save_screenshot(str(tmp_path / f"width-{width}.png"))
 
 
+def test_a_service_with_a_token_asks_for_it_and_decides_once_it_is_given(browser, tmp_path):
+    """Started with --token-file, the service refuses the page's API calls until the agent gives the
+    token: the page opens its token box and says why; once the token is typed, the form appears and
+    decides, and the token stays in the tab (sessionStorage), never in the page's address."""
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    token = "agent-page-token-7f3c"
+    (tmp_path / "token").write_text(token + "\n")
+    running = Server(tmp_path, "--policies", POLICIES, "--token-file", tmp_path / "token")
+    try:
+        refused = httpx.get(running.url + "/v1/policy")
+        assert refused.status_code == 401  # the API needs the token ...
+        browser.get(running.url + "/")  # ... the page itself does not
+        WebDriverWait(browser, 20).until(lambda b: b.find_element("id", "token-box").get_attribute("open"))
+        assert not browser.find_elements("id", "f-service")  # no form without the vocabulary
+        # the service's own reason, where the policy's digest will show
+        WebDriverWait(browser, 20).until(lambda b: refused.json()["error"] in b.find_element("id", "policy-status").text)
+        assert browser.switch_to.active_element.get_attribute("id") == "token"  # focused, ready to type
+
+        browser.find_element("id", "token").send_keys(token, Keys.TAB)  # 'change' fires as the box loses focus
+        WebDriverWait(browser, 20).until(lambda b: b.find_elements("id", "f-service"))
+        assert browser.execute_script("return sessionStorage.getItem('triage-token')") == token
+        assert token not in browser.current_url
+        _fill(browser, {"id": "wallet-easter", "created_at": "2024-03-27T16:00:00+01:00", "service": "wallet",
+                        "symptom": "down", "customers_affected": 8, "workaround": False})
+        _decide(browser)
+        assert browser.find_element("id", "priority").get_attribute("data-priority") == "P2"
+        assert browser.find_element("id", "policy-status").text.startswith("policy sha256:")
+    finally:
+        running.stop()
+
+
 @pytest.mark.slow
 def test_the_form_follows_the_policy_after_a_reload(browser, tmp_path):
     from selenium.webdriver.support.ui import WebDriverWait

@@ -7,6 +7,7 @@ import signal
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -169,6 +170,29 @@ def test_two_workers_serve_reload_and_stop_cleanly(tmp_path, policies):
         wait_for(lambda: sum(_digest(srv) != before for _ in range(10)) == 10)
         clients.join()
         assert clients.failures == [] and len(clients.responses) == 2
+        assert srv.terminate() == 0
+    finally:
+        srv.stop()
+
+
+@pytest.mark.slow
+def test_every_scrape_of_two_workers_counts_the_requests_of_both(tmp_path, policies):
+    """The workers share one socket, so a scrape reaches either: each must answer for both (summed
+    counters and histograms), or rates computed from the scrapes jump between the workers' counts."""
+    srv = Server(tmp_path, "--policies", policies, "--workers", "2")
+    try:
+        def send(_: int) -> int:  # a fresh connection each time: the kernel hands them to either worker
+            return sum(httpx.post(srv.url + "/v1/evaluate", json=TICKET).status_code == 200 for _ in range(15))
+
+        with ThreadPoolExecutor(8) as pool:
+            assert sum(pool.map(send, range(8))) == 120
+        httpx.post(srv.url + "/v1/evaluate", content=b"{")
+        for _ in range(20):
+            text = httpx.get(srv.url + "/metrics").text
+            assert 'triage_decisions_total{priority="P2"} 120.0' in text
+            assert 'triage_request_duration_seconds_count{endpoint="evaluate"} 121.0' in text
+            assert 'triage_http_errors_total{endpoint="evaluate",status="400"} 1.0' in text
+            assert "triage_policy_loaded 1.0" in text
         assert srv.terminate() == 0
     finally:
         srv.stop()

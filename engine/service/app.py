@@ -78,6 +78,7 @@ class Service:
         if self.log is not None:
             self.log.close()
             self.log = None
+        self.metrics.close()
 
 
 async def _not_found(request, exc) -> Response:

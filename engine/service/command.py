@@ -14,10 +14,11 @@ import os
 import signal
 import socket
 import sys
+import tempfile
 from typing import TextIO
 
 from ..policyset import PolicySet
-from .config import ENV, EXTRA_HINT, ServeUsageError, ServiceConfig
+from .config import ENV, EXTRA_HINT, SHARED_METRICS_ENV, ServeUsageError, ServiceConfig
 
 _NEEDED = ("starlette", "uvicorn", "prometheus_client", "anyio")
 CANNOT_RUN = 2  # the exit code of a server that could not start (as for every triage command)
@@ -94,8 +95,18 @@ def run(config: ServiceConfig, err: TextIO = sys.stderr) -> int:
         os.environ[ENV] = config.to_env()
         uv_config = uvicorn.Config("engine.service.app:create_app_from_env", factory=True, workers=config.workers,
                                    **_uvicorn_options())
-        supervisor = Multiprocess(uv_config, sockets=[sock])
-        supervisor.run()
+        # the workers count together, in files of this run only (see engine.service.metrics)
+        before = os.environ.get(SHARED_METRICS_ENV)
+        with tempfile.TemporaryDirectory(prefix="triage-serve-metrics-") as shared:
+            os.environ[SHARED_METRICS_ENV] = shared
+            try:
+                supervisor = Multiprocess(uv_config, sockets=[sock])
+                supervisor.run()
+            finally:
+                if before is None:
+                    del os.environ[SHARED_METRICS_ENV]
+                else:
+                    os.environ[SHARED_METRICS_ENV] = before
         failed = any(p.exitcode == _UVICORN_STARTUP_FAILURE for p in supervisor.processes)
         return CANNOT_RUN if failed else 0
     finally:

@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass
 from ..core.errors import TriageError
 
 ENV = "TRIAGE_SERVE_CONFIG"
+# prometheus_client's own variable: set for --workers N, the workers' metrics live in files there
+SHARED_METRICS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
 EXTRA_HINT = "pip install -e '.[serve]'"
 

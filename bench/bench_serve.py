@@ -350,7 +350,7 @@ def get_metrics(port: int) -> str:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
         text = response.read().decode()
     found = re.findall(r'triage_reloads_total\{result="(\w+)"\} ([\d.]+)', text)
-    return "one worker's reloads: " + ", ".join(f"{k} {float(v):g}" for k, v in found)
+    return "reloads, all workers: " + ", ".join(f"{k} {float(v):g}" for k, v in found)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -96,17 +97,22 @@ def run(config: ServiceConfig, err: TextIO = sys.stderr) -> int:
         uv_config = uvicorn.Config("engine.service.app:create_app_from_env", factory=True, workers=config.workers,
                                    **_uvicorn_options())
         # the workers count together, in files of this run only (see engine.service.metrics)
+        try:
+            shared = tempfile.mkdtemp(prefix="triage-serve-metrics-")
+        except OSError as exc:
+            raise ServeUsageError(f"cannot make a directory for the workers' metrics in {tempfile.gettempdir()}: "
+                                  f"{exc.strerror} (set TMPDIR to a writable directory)") from None
         before = os.environ.get(SHARED_METRICS_ENV)
-        with tempfile.TemporaryDirectory(prefix="triage-serve-metrics-") as shared:
-            os.environ[SHARED_METRICS_ENV] = shared
-            try:
-                supervisor = Multiprocess(uv_config, sockets=[sock])
-                supervisor.run()
-            finally:
-                if before is None:
-                    del os.environ[SHARED_METRICS_ENV]
-                else:
-                    os.environ[SHARED_METRICS_ENV] = before
+        os.environ[SHARED_METRICS_ENV] = shared
+        try:
+            supervisor = Multiprocess(uv_config, sockets=[sock])
+            supervisor.run()
+        finally:
+            shutil.rmtree(shared, ignore_errors=True)
+            if before is None:
+                del os.environ[SHARED_METRICS_ENV]
+            else:
+                os.environ[SHARED_METRICS_ENV] = before
         failed = any(p.exitcode == _UVICORN_STARTUP_FAILURE for p in supervisor.processes)
         return CANNOT_RUN if failed else 0
     finally:

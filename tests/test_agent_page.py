@@ -319,6 +319,12 @@ def test_a_service_with_a_token_asks_for_it_and_decides_once_it_is_given(browser
         running.stop()
 
 
+def _extent_values(browser) -> list[str]:
+    """The options of the `extent` select, read in one script: the page may rebuild the form (a policy
+    reload) between finding an option and reading it, which a WebDriver element would not survive."""
+    return browser.execute_script("return [...document.querySelectorAll('#f-extent option')].map(o => o.value)")
+
+
 @pytest.mark.slow
 def test_the_form_follows_the_policy_after_a_reload(browser, tmp_path):
     from selenium.webdriver.support.ui import WebDriverWait
@@ -328,10 +334,8 @@ def test_the_form_follows_the_policy_after_a_reload(browser, tmp_path):
     running = Server(tmp_path, "--policies", policies, "--reload-interval", "0.2")
     try:
         _open(browser, running)
-        values = [o.get_attribute("value") for o in browser.find_elements("css selector", "#f-extent option")]
-        assert "most" not in values
+        assert "most" not in _extent_values(browser)
         mutate(policies / "triage.yaml", "values: [all, several, single]", "values: [all, most, several, single]")
-        WebDriverWait(browser, 40).until(
-            lambda b: "most" in [o.get_attribute("value") for o in b.find_elements("css selector", "#f-extent option")])
+        WebDriverWait(browser, 40).until(lambda b: "most" in _extent_values(b))
     finally:
         running.stop()

@@ -5,8 +5,9 @@ a scrape reaches whichever worker accepts it: each worker then counts in prometh
 multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``, a directory ``triage serve`` makes for the run and
 removes after it), and every scrape answers for all the workers together: counters and histograms
 summed, ``triage_policy_loaded`` the least among the live workers (1 only if every one holds a valid
-set).  A worker that stops cleanly is marked dead; one that crashed keeps its counts (they happened)
-and its last ``triage_policy_loaded``.  Names:
+set).  The counts of a worker that stopped stay in the sums (replacing the workers resets no
+counter); one that stops cleanly leaves the live workers' gauge, one that crashed leaves its last
+``triage_policy_loaded`` behind.  Names:
 
 * ``triage_decisions_total{priority}``: decisions made (single tickets and batch elements);
 * ``triage_ticket_errors_total``: tickets answered with an error record;

@@ -176,8 +176,9 @@ class PolicySet:
         return explanation_record(self._compiled, self.evaluate(ticket))
 
     def vocabulary(self) -> dict:
-        """The ticket facts (types, enum values, bounds, descriptions), the priorities and each
-        PriorityTargets' targets, and the generated ticket JSON Schema: what a form needs."""
+        """The ticket facts (types, enum values, bounds, descriptions), the priorities, each
+        PriorityTargets' targets, each calendar's time zone, and the generated ticket JSON Schema:
+        what a form needs."""
         from .evaluation.describe import vocabulary_record
 
         return vocabulary_record(self._compiled)

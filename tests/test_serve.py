@@ -11,6 +11,7 @@ import httpx
 import orjson
 import pytest
 
+import engine
 from conftest import EXAMPLES, POLICIES
 from serving import TRIAGE, Server
 
@@ -228,6 +229,9 @@ def test_vocabulary_and_policy(server):
     assert vocabulary["priorities"] == ["P1", "P2", "P3", "P4"]
     assert set(vocabulary["targets"]["partner-support"]["priorities"]) == {"P1", "P2", "P3", "P4"}
     assert set(facts) == set(vocabulary["ticket_schema"]["properties"])
+    calendars = engine.PolicySet.load(POLICIES).calendars
+    assert vocabulary["calendars"] == {name: {"timezone": cal.timezone} for name, cal in calendars.items()}
+    assert vocabulary["calendars"]["partner-support"] == {"timezone": "Europe/Copenhagen"}
     policy = httpx.get(server.url + "/v1/policy").json()
     assert policy["digest"].startswith("sha256:") and policy["last_reload_error"] is None
     assert "TriagePolicy/partner-support" in policy["documents"] and policy["loaded_at"]

@@ -43,8 +43,10 @@ def vocabulary_record(compiled: Compiled) -> dict:
             "priorities": {p: {"name": t.name, "description": t.description, "calendar": t.calendar,
                                "response": t.response_text, "resolution": t.resolution_text}
                            for p, t in latest.priorities.items()}}
+    # each calendar's zone: a due date is written in it, and a person reads it with the zone's name
+    calendars = {name: {"timezone": calendar.timezone} for name, calendar in sorted(compiled.calendars.items())}
     return {"facts": facts, "priorities": list(PRIORITIES), "targets": targets,
-            "default_targets": triage.targets if triage else None,
+            "default_targets": triage.targets if triage else None, "calendars": calendars,
             "ticket_schema": ticket_schema(triage.facts) if triage else None}
 
 

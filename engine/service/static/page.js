@@ -437,9 +437,12 @@ async function showQueue(event) {
     n += 1;
     const next = nextDue(record);
     const m = next && next[1];
+    // in the zone the due date counts in: the location's for an operator level, else the calendar's
+    const zone = next && (next[0].endsWith("_level") ? (record.operator_sla || {}).timezone
+                                                      : ((state.vocabulary.calendars || {})[record.calendar] || {}).timezone);
     rows.push(el("tr", { "data-ticket": record.ticket_id, className: m && m.state === "breached" ? "breached" : null },
                  el("td", {}, n), el("th", { scope: "row" }, record.ticket_id), el("td", {}, record.priority),
-                 el("td", {}, record.status), el("td", {}, m ? formatWall(m.due) : "-"),
+                 el("td", {}, record.status), el("td", {}, m ? (zone ? formatInstant(m.due, zone) : formatWall(m.due)) : "-"),
                  el("td", {}, next ? next[0] : "-"), el("td", {}, m ? m.state : "-"),
                  el("td", {}, m ? timeLeft(m.remaining_seconds) : "-")));
   }

@@ -92,6 +92,24 @@ def test_malformed_json_is_400_saying_where(server):
         assert response.json()["error"]
 
 
+def test_a_form_encoded_body_is_400_naming_its_content_type(server):
+    """A helpdesk target set to send form fields gets an error that says what it sent; JSON sent under
+    another type (curl -d sends form-urlencoded) is still read, and a JSON error keeps its words."""
+    form = httpx.post(server.url + "/v1/evaluate", data={"id": "T-1", "service": "wallet"})
+    assert form.status_code == 400
+    assert form.json()["content_type"] == "application/x-www-form-urlencoded"
+    assert "application/x-www-form-urlencoded" in form.json()["error"]
+    assert "application/json" in form.json()["error"]
+    for kind in ("application/x-www-form-urlencoded", "text/plain"):  # JSON, mislabelled: read as JSON
+        lenient = httpx.post(server.url + "/v1/evaluate", content=json.dumps(TICKET),
+                             headers={"content-type": kind})
+        assert lenient.status_code == 200 and lenient.json()["priority"] == "P2"
+    plain = httpx.post(server.url + "/v1/evaluate", content=b'{"id": ', headers={"content-type": "application/json"})
+    assert plain.status_code == 400 and "content_type" not in plain.json()
+    unlabelled = httpx.post(server.url + "/v1/evaluate", content=b'{"id": ')
+    assert unlabelled.json() == plain.json()  # no type given: nothing to name
+
+
 def test_a_bad_ticket_is_422_with_the_cli_error_record(server):
     ticket = {**TICKET, "users_affected": "lots"}
     cli = _cli("evaluate", "-", "--input-format", "json", "--policies", POLICIES, input=json.dumps(ticket).encode())

@@ -62,8 +62,30 @@ class Endpoint:
                 log.exception("internal error on %s", self.name)
                 status, body, content_type = 500, orjson.dumps(
                     {"error": "internal error; the server log has the details"}), JSON
+        if status == 400:
+            body = _content_type_hint(scope, body)
         await send_json(send, status, body, content_type, extra)
         service.metrics.observe(self.name, time.perf_counter() - start, status)
+
+
+def _content_type_hint(scope: dict, body: bytes) -> bytes:
+    """A 400 for a body that says it is not JSON (a helpdesk target sending form fields, say): the
+    error says so.  A body sent as JSON under another type is still read (a client that says text/plain
+    or nothing at all is common); only a failure names the type."""
+    declared = _header(scope, b"content-type")
+    if declared is None or b"json" in declared.lower():
+        return body
+    try:
+        record = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return body
+    if type(record) is not dict or type(record.get("error")) is not str:
+        return body
+    kind = declared.decode("latin-1").split(";")[0].strip()
+    record["error"] += (f" (the request says Content-Type: {kind}; send the body as JSON, "
+                        "with Content-Type: application/json)")
+    record["content_type"] = kind
+    return printable_json(record)
 
 
 def _header(scope: dict, name: bytes) -> bytes | None:

@@ -108,6 +108,11 @@ def test_a_form_encoded_body_is_400_naming_its_content_type(server):
     assert plain.status_code == 400 and "content_type" not in plain.json()
     unlabelled = httpx.post(server.url + "/v1/evaluate", content=b'{"id": ')
     assert unlabelled.json() == plain.json()  # no type given: nothing to name
+    empty = httpx.post(server.url + "/v1/evaluate", content=b"", headers={"content-type": "text/plain"})
+    assert empty.status_code == 400 and empty.json()["content_type"] == "text/plain"
+    # a 400 that is not about the body says nothing of its type
+    bad_now = httpx.post(server.url + "/v1/evaluate", params={"now": "soon"}, data={"id": "T-1"})
+    assert bad_now.status_code == 400 and bad_now.json()["field"] == "now" and "content_type" not in bad_now.json()
 
 
 def test_a_bad_ticket_is_422_with_the_cli_error_record(server):

@@ -21,6 +21,7 @@ from ..report.tickets import decision_json, error_json, printable_json
 
 
 _LEADING = b" \t\r\n\xef\xbb\xbf"  # whitespace and a byte order mark
+EMPTY_BODY = "the body is empty: send a JSON object, or a JSON array of them"
 
 
 class Answer(NamedTuple):
@@ -42,7 +43,7 @@ def read(body: bytes) -> tuple[list[TicketInput], bool, Answer | None]:
     if not items:
         if is_array:
             return [], True, None
-        return [], False, message(400, "the body is empty: send a JSON object, or a JSON array of them")
+        return [], False, message(400, EMPTY_BODY)
     for item in items:
         if item.error is not None and (not is_array or item.error.startswith("invalid JSON")
                                        or item.index is None):

@@ -69,9 +69,9 @@ class Endpoint:
 
 
 def _content_type_hint(scope: dict, body: bytes) -> bytes:
-    """A 400 for a body that says it is not JSON (a helpdesk target sending form fields, say): the
-    error says so.  A body sent as JSON under another type is still read (a client that says text/plain
-    or nothing at all is common); only a failure names the type."""
+    """A 400 for an unreadable body that says it is not JSON (a helpdesk target sending form fields,
+    say): the error says so.  A body sent as JSON under another type is still read (a client that says
+    text/plain or nothing at all is common); only a body that cannot be read names the type."""
     declared = _header(scope, b"content-type")
     if declared is None or b"json" in declared.lower():
         return body
@@ -79,7 +79,9 @@ def _content_type_hint(scope: dict, body: bytes) -> bytes:
         record = orjson.loads(body)
     except orjson.JSONDecodeError:
         return body
-    if type(record) is not dict or type(record.get("error")) is not str:
+    # the body's own error records (the reader's, with the line) and an empty body; not ?now= and the like
+    if type(record) is not dict or type(record.get("error")) is not str or \
+            ("line" not in record and record["error"] != decide.EMPTY_BODY):
         return body
     kind = declared.decode("latin-1").split(";")[0].strip()
     record["error"] += (f" (the request says Content-Type: {kind}; send the body as JSON, "

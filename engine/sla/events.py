@@ -97,9 +97,12 @@ _new_tuple = tuple.__new__
 # ``at`` in the common forms, 2024-04-02T09:30:00+02:00 or ...Z, is read as three parts remembered
 # apart, each as the microseconds it adds: the date (text[:10]), the separator with hours and minutes
 # (text[10:16]) and the seconds with the offset (text[16:]).  A part is remembered only from a text
-# parse_rfc3339 accepted in that form, so a text made of remembered parts is one it accepts, with the
-# same instant; anything else is parsed in full.  Bounded memos (their keys come from input), small:
-# about a thousand dates a log, 3 x 1,440 hours and minutes, 60 seconds per offset.
+# parse_rfc3339 accepted, so a text made of remembered parts is one it accepts, with the same instant;
+# anything else is parsed in full.  A text with a fraction of a second (2024-04-02T09:30:00.123+02:00,
+# as many helpdesks write) is read from the same parts, the seconds taken with the offset and without
+# the fraction, plus the fraction's microseconds (its first six digits, as parse_rfc3339 reads it).
+# Bounded memos (their keys come from input), small: about a thousand dates a log, 3 x 1,440 hours
+# and minutes, 60 seconds per offset.
 _DAYS: dict[str, int] = {}
 _MINUTES: dict[str, int] = {}
 _SECONDS: dict[str, int] = {}
@@ -112,18 +115,36 @@ def at_us_of(text: str) -> int | None:
     day, minute, second = _DAYS.get(text[:10]), _MINUTES.get(text[10:16]), _SECONDS.get(text[16:])
     if day is not None and minute is not None and second is not None:
         return day + minute + second
+    fraction = _fraction(text)
+    if fraction is not None:  # the same parts, the seconds without the fraction
+        second = _SECONDS.get(fraction[0])
+        if day is not None and minute is not None and second is not None:
+            return day + minute + second + fraction[1]
     try:
         at = parse_rfc3339(text)
     except ValueError:
         return None
     at_us = epoch_us(at)
-    if len(text) in (20, 25) and text[19] in "+-Zz":  # no fraction: date, time and offset only
+    if fraction is not None or (len(text) in (20, 25) and text[19] in "+-Zz"):  # date, time, offset (a fraction)
         day = (date(int(text[:4]), int(text[5:7]), int(text[8:10])).toordinal() - _UNIX_DAY_ONE) * 86_400_000_000
         minute = (int(text[11:13]) * 60 + int(text[14:16])) * 60_000_000
+        seconds, fraction_us = fraction if fraction is not None else (text[16:], 0)
         remember(_DAYS, text[:10], day, _PARTS_SIZE)
         remember(_MINUTES, text[10:16], minute, _PARTS_SIZE)
-        remember(_SECONDS, text[16:], at_us - day - minute, _PARTS_SIZE)
+        remember(_SECONDS, seconds, at_us - day - minute - fraction_us, _PARTS_SIZE)
     return at_us
+
+
+def _fraction(text: str) -> tuple[str, int] | None:
+    """For ``...T09:30:00.123+02:00`` (or ``...Z``): the seconds with the offset and without the fraction
+    (``:00+02:00``) and the fraction's microseconds (its first six digits); None for another form."""
+    if len(text) < 22 or text[19] != ".":
+        return None
+    end = len(text) - (1 if text[-1] in "Zz" else 6)  # where the offset starts
+    digits = text[20:end]
+    if not 1 <= len(digits) <= 9 or not digits.isascii() or not digits.isdigit():
+        return None
+    return text[16:19] + text[end:], int(digits[:6].ljust(6, "0"))
 
 
 def at_memos() -> tuple[dict[str, int], dict[str, int], dict[str, int]]:

@@ -196,8 +196,11 @@ def test_every_scrape_of_two_workers_counts_the_requests_of_both(tmp_path, polic
         # SIGHUP to the main process replaces the workers: the new ones load the set (2 more successful
         # loads), and the counts of the old ones stay in every scrape (no counter reset)
         srv.proc.send_signal(signal.SIGHUP)
-        replaced = ('triage_reloads_total{result="success"} 4.0', "triage_policy_loaded 1.0")
-        wait_for(lambda: all(line in text for text in [httpx.get(srv.url + "/metrics").text] for line in replaced))
+        def replaced() -> bool:  # one scrape: both new workers have loaded, and say so
+            text = httpx.get(srv.url + "/metrics").text
+            return 'triage_reloads_total{result="success"} 4.0' in text and "triage_policy_loaded 1.0" in text
+
+        wait_for(replaced)
         for _ in range(10):
             text = httpx.get(srv.url + "/metrics").text
             assert 'triage_decisions_total{priority="P2"} 120.0' in text and "triage_policy_loaded 1.0" in text

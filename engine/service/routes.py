@@ -84,6 +84,8 @@ def _content_type_hint(scope: dict, body: bytes) -> bytes:
             ("line" not in record and record["error"] != decide.EMPTY_BODY):
         return body
     kind = declared.decode("latin-1").split(";")[0].strip()
+    if not kind:  # an empty header names no type
+        return body
     record["error"] += (f" (the request says Content-Type: {kind}; send the body as JSON, "
                         "with Content-Type: application/json)")
     record["content_type"] = kind

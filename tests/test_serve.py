@@ -108,7 +108,7 @@ def test_a_form_encoded_body_is_400_naming_its_content_type(server):
     assert plain.status_code == 400 and "content_type" not in plain.json()
     unlabelled = httpx.post(server.url + "/v1/evaluate", content=b'{"id": ')
     assert unlabelled.json() == plain.json()  # no type given: nothing to name
-    blank = httpx.post(server.url + "/v1/evaluate", content=b'{"id": ', headers={"content-type": " "})
+    blank = httpx.post(server.url + "/v1/evaluate", content=b'{"id": ', headers={"content-type": ""})
     assert blank.json() == plain.json()  # nor an empty header
     empty = httpx.post(server.url + "/v1/evaluate", content=b"", headers={"content-type": "text/plain"})
     assert empty.status_code == 400 and empty.json()["content_type"] == "text/plain"

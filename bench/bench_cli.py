@@ -1,6 +1,6 @@
 """The command line against the library, and a JSON array against JSONL, in one run.
 
-    python bench/bench_cli.py [--n 100000] [--runs 5] [--seed 7]
+    python bench/bench_cli.py [--n 100000] [--runs 5] [--seed 7] [--instructions]
 
 Generates ``--n`` tickets (``bench/_gen.py``'s ``make_tickets``) and writes them
 as JSONL, as one compact JSON array and as an indented one (``indent=2``).
@@ -15,7 +15,14 @@ Then, interleaving the runs so that a busy machine slows all alike, times:
 
 Each is run ``--runs`` times; the median and the range are printed, wall clock
 and CPU time (steadier on a shared machine), with the peak resident memory
-(VmHWM) of each command's process, and the start-up cost (an empty file).  The command runs as
+(VmHWM) of each command's process, and the start-up cost (an empty file).
+
+With ``--instructions``, (a) and (c) are counted instead, in instructions under
+valgrind's callgrind: a figure that the machine's other load does not move, where
+the times of the same code vary by a third from run to run on a small shared
+machine.  (a) is the whole command; (c) is the difference between two fresh
+processes that load the set and read the JSONL, one of which then runs
+``evaluate_many`` (about 10 minutes at 100,000 tickets).  The command runs as
 installed: ``engine/`` and ``cli.py`` are compiled to .pyc first, and PYTHONDONTWRITEBYTECODE
 is taken out of its environment.  Every command
 run must report ``evaluated=N failed=0``.
@@ -40,6 +47,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _gen import make_tickets  # noqa: E402
+from _measure import consume, instructions  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -107,6 +115,33 @@ def run_library(tickets: list[dict]) -> tuple[float, float]:
     return seconds, cpu
 
 
+def library_pass(path: str, evaluate: bool) -> int:
+    """In a fresh process (``--library-pass``): load the set, read the JSONL at ``path`` and, with
+    ``evaluate``, run one cold pass of ``evaluate_many`` over it."""
+    policies = engine.PolicySet.load(POLICIES)
+    with open(path, "rb") as lines:
+        tickets = [json.loads(line) for line in lines]
+    if evaluate:
+        consume(policies.evaluate_many(tickets))
+    return 0
+
+
+def count_instructions(path: Path, n: int) -> int:
+    """(a) and (c) in instructions: print both and their ratio; 0 if (a) is at most 1.5x (c)."""
+    command = instructions([sys.executable, str(ROOT / "cli.py"), "evaluate", str(path), "--policies",
+                            str(POLICIES)], env=_ENV, expect=f"evaluated={n} failed=0")
+    base, full = (instructions([sys.executable, __file__, "--library-pass", str(path), *extra], env=_ENV)
+                  for extra in ([], ["--evaluate"]))
+    library = full - base
+    ratio = command / library
+    print(f"a. triage evaluate {path.name}: {command / 1e9:.2f}G instructions ({command / n / 1e3:.1f}k a ticket, "
+          f"start-up included)")
+    print(f"c. evaluate_many, one cold pass: {library / 1e9:.2f}G ({library / n / 1e3:.1f}k a ticket; "
+          f"{full / 1e9:.2f}G less {base / 1e9:.2f}G for start-up, load and reading)")
+    print(f"command line / library: {ratio:.3f}x in instructions (goal <= 1.5x)")
+    return 0 if ratio <= 1.5 else 1
+
+
 def summary(label: str, seconds: list[float], cpu: list[float], n: int, rss: list[float] | None = None) -> str:
     median = statistics.median(seconds)
     memory = f"; peak RSS {min(rss):.0f}-{max(rss):.0f} MiB" if rss else ""
@@ -120,11 +155,23 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--instructions", action="store_true",
+                        help="count (a) and (c) in instructions under valgrind instead of timing them")
+    parser.add_argument("--library-pass", metavar="JSONL", help=argparse.SUPPRESS)  # (c) in a fresh process
+    parser.add_argument("--evaluate", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.library_pass:
+        return library_pass(args.library_pass, args.evaluate)
 
     compileall.compile_dir(ROOT / "engine", quiet=1)
     compileall.compile_file(ROOT / "cli.py", quiet=1)
     tickets = make_tickets(args.n, seed=args.seed)
+    if args.instructions:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "tickets.jsonl"
+            path.write_text("".join(json.dumps(t) + "\n" for t in tickets))
+            print(f"{args.n:,} tickets as JSONL; instructions counted by callgrind")
+            return count_instructions(path, args.n)
     with tempfile.TemporaryDirectory() as tmp:
         files = {"jsonl": Path(tmp) / "tickets.jsonl", "array": Path(tmp) / "tickets.json",
                  "array, indent=2": Path(tmp) / "tickets-indented.json"}

@@ -15,17 +15,17 @@ Then, interleaving the runs so that a busy machine slows all alike, times:
 
 Each is run ``--runs`` times; the median and the range are printed, wall clock
 and CPU time (steadier on a shared machine), with the peak resident memory
-(VmHWM) of each command's process, and the start-up cost (an empty file).
+(VmHWM) of each command's process, and the start-up cost (an empty file).  The command runs as
+installed: ``engine/`` and ``cli.py`` are compiled to .pyc first, and PYTHONDONTWRITEBYTECODE
+is taken out of its environment.  Every command
+run must report ``evaluated=N failed=0``.
 
 With ``--instructions``, (a) and (c) are counted instead, in instructions under
 valgrind's callgrind: a figure that the machine's other load does not move, where
 the times of the same code vary by a third from run to run on a small shared
 machine.  (a) is the whole command; (c) is the difference between two fresh
 processes that load the set and read the JSONL, one of which then runs
-``evaluate_many`` (about 10 minutes at 100,000 tickets).  The command runs as
-installed: ``engine/`` and ``cli.py`` are compiled to .pyc first, and PYTHONDONTWRITEBYTECODE
-is taken out of its environment.  Every command
-run must report ``evaluated=N failed=0``.
+``evaluate_many`` (about 10 minutes at 100,000 tickets).
 
 Goals: (a) at most 1.5x (c); the compact array at most 2x the JSONL, in about
 the same memory (streaming: flat, not growing with the input).  Exit 1 if a
